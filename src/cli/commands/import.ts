@@ -1,0 +1,60 @@
+import fs from "node:fs";
+import path from "node:path";
+import { UsageError } from "../../errors.ts";
+import { type ImportSummary, importFile } from "../../signals/import-file.ts";
+import type { Database } from "../../store/database.ts";
+import { storeMessages } from "../../store/message-store.ts";
+import type { CliContext, Command } from "../main.ts";
+import { formatNumber, table } from "../output.ts";
+import { createProgress } from "../progress.ts";
+
+export const importCommand: Command = {
+  usage: "import <file>",
+  summary: "load Segment messages from NDJSON (one a line) or CSV; duplicates are skipped",
+  async run(ctx, positionals) {
+    const file = positionals[0];
+    if (!file) throw new UsageError("import needs a file: pql-router import <file.ndjson|file.csv>");
+    const resolved = path.resolve(file);
+    if (!fs.existsSync(resolved)) throw new UsageError(`file not found: ${resolved}`);
+    const db = await ctx.openDatabase();
+    try {
+      const summary = await importInto(ctx, db, resolved);
+      return { json: summary, text: renderImport(resolved, summary) };
+    } finally {
+      await db.close();
+    }
+  },
+};
+
+/** Imports one file with a progress bar on a terminal (shared by `import` and `demo`). */
+export async function importInto(ctx: CliContext, db: Database, file: string): Promise<ImportSummary> {
+  const progress = createProgress(`importing ${path.basename(file)}`, ctx.stderr, " MB");
+  try {
+    return await importFile(file, {
+      store: (messages) => storeMessages(db, messages),
+      onProgress: ({ bytesRead, totalBytes }) =>
+        progress.update(Math.round(bytesRead / 1e5) / 10, Math.round(totalBytes / 1e5) / 10),
+    });
+  } finally {
+    progress.stop();
+  }
+}
+
+export function renderImport(file: string, s: ImportSummary): string {
+  const lines = [
+    `${file}: ${formatNumber(s.accepted)} accepted, ${formatNumber(s.duplicates)} duplicates, ${formatNumber(s.rejected.length)} rejected`,
+  ];
+  if (s.rejected.length > 0) {
+    const shown = s.rejected.slice(0, 20);
+    lines.push(
+      table(
+        ["line", "reason"],
+        shown.map((r) => [r.line, r.reason]),
+        { align: ["right", "left"] },
+      ),
+    );
+    if (s.rejected.length > shown.length)
+      lines.push(`... and ${s.rejected.length - shown.length} more (--json lists all)`);
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,33 @@
+import { readStatus } from "../../store/status.ts";
+import type { Command } from "../main.ts";
+import { formatNumber, keyValues } from "../output.ts";
+
+export const statusCommand: Command = {
+  usage: "status",
+  summary: "what is stored: messages by type, accounts, users, first and last event",
+  async run(ctx) {
+    const db = await ctx.openDatabase();
+    try {
+      const status = await readStatus(db);
+      return { json: status, text: renderStatus(status) };
+    } finally {
+      await db.close();
+    }
+  },
+};
+
+export function renderStatus(s: Awaited<ReturnType<typeof readStatus>>): string {
+  const types = Object.entries(s.messagesByType)
+    .map(([type, n]) => `${type} ${formatNumber(n)}`)
+    .join(", ");
+  return keyValues([
+    ["database", `${s.engine} (${s.location})`],
+    ["messages", `${formatNumber(s.messages)}${types ? ` (${types})` : ""}`],
+    ["accounts", formatNumber(s.accounts)],
+    ["users", formatNumber(s.users)],
+    ["first event", s.firstEventAt ?? "-"],
+    ["last event", s.lastEventAt ?? "-"],
+    ["without account", formatNumber(s.messagesWithoutAccount)],
+    ["outcomes", formatNumber(s.outcomes)],
+  ]);
+}

@@ -1,0 +1,135 @@
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { pino } from "pino";
+import { loadSettings, type Settings } from "../config/settings.ts";
+import { describeError, UsageError } from "../errors.ts";
+import { type Database, openDatabase } from "../store/database.ts";
+import { migrate } from "../store/migrate.ts";
+import { configCheckCommand, configSchemaCommand } from "./commands/config.ts";
+import { dbMigrateCommand } from "./commands/db-migrate.ts";
+import { demoCommand } from "./commands/demo.ts";
+import { generateCommand } from "./commands/generate.ts";
+import { importCommand } from "./commands/import.ts";
+import { outcomesImportCommand } from "./commands/outcomes-import.ts";
+import { serveCommand } from "./commands/serve.ts";
+import { statusCommand } from "./commands/status.ts";
+import type { CommandOutput } from "./output.ts";
+
+export interface CliContext {
+  settings: Settings;
+  log: pino.Logger;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  /** Opens the configured database and applies pending migrations. */
+  openDatabase(options?: { migrate?: boolean }): Promise<Database>;
+}
+
+type Values = Record<string, string | boolean | undefined>;
+
+export interface Command {
+  usage: string;
+  summary: string;
+  options?: ParseArgsConfig["options"];
+  run(ctx: CliContext, positionals: string[], values: Values): Promise<CommandOutput>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  "config check": configCheckCommand,
+  "config schema": configSchemaCommand,
+  "db migrate": dbMigrateCommand,
+  import: importCommand,
+  "outcomes import": outcomesImportCommand,
+  serve: serveCommand,
+  status: statusCommand,
+  generate: generateCommand,
+  demo: demoCommand,
+};
+
+function help(): string {
+  const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
+  return [
+    "pql-router: product-qualified-lead scoring and routing",
+    "",
+    "Usage: pql-router <command> [options]   (every command takes --json)",
+    "",
+    ...Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    "",
+    "Settings come from the environment: see .env.example and the README.",
+  ].join("\n");
+}
+
+/** Runs one CLI command; returns the exit code. */
+export async function main(
+  argv: string[],
+  io: { env?: NodeJS.ProcessEnv; stdout?: NodeJS.WriteStream; stderr?: NodeJS.WriteStream } = {},
+): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const name = [`${argv[0]} ${argv[1]}`, argv[0]].find((n) => n !== undefined && n in COMMANDS);
+  if (!name || argv.includes("--help") || argv.includes("-h")) {
+    (name || argv.length === 0 || argv[0] === "help" || argv.includes("--help") ? stdout : stderr).write(
+      `${name ? `Usage: pql-router ${COMMANDS[name]?.usage}\n  ${COMMANDS[name]?.summary}` : help()}\n`,
+    );
+    return name || argv.length === 0 || argv[0] === "help" || argv.includes("--help") ? 0 : 2;
+  }
+  const command = COMMANDS[name] as Command;
+  const rest = argv.slice(name.split(" ").length);
+  let json = false;
+  try {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: { json: { type: "boolean" }, ...command.options },
+      allowPositionals: true,
+      strict: true,
+    });
+    json = values.json === true;
+    const settings = loadSettings(io.env ?? process.env);
+    const log = pino(
+      { level: settings.logLevel, base: undefined },
+      pino.destination({ dest: 2, sync: true }),
+    );
+    const ctx: CliContext = {
+      settings,
+      log,
+      stdout,
+      stderr,
+      async openDatabase(options = {}) {
+        const db = await openDatabase(settings);
+        try {
+          if (options.migrate !== false) await migrate(db);
+        } catch (error) {
+          await db.close();
+          throw error;
+        }
+        return db;
+      },
+    };
+    const output = await command.run(ctx, positionals, values as Values);
+    stdout.write(json ? `${JSON.stringify(output.json)}\n` : `${output.text}\n`);
+    return output.exitCode ?? 0;
+  } catch (error) {
+    const message = describeError(error);
+    stderr.write(`error: ${message}\n`);
+    if (json) stdout.write(`${JSON.stringify({ error: { code: errorCode(error), message } })}\n`);
+    return error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
+      ? 2
+      : 1;
+  }
+}
+
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" ? code : "internal";
+}
+
+/** Reads a whole-number option, naming it and its value when it is not one. */
+export function intOption(values: Values, name: string, fallback?: number, min = 0): number {
+  const raw = values[name];
+  if (raw === undefined || raw === true || raw === false) {
+    if (fallback === undefined) throw new UsageError(`--${name} is required`);
+    return fallback;
+  }
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`--${name}: expected a whole number >= ${min}, got ${JSON.stringify(raw)}`);
+  return n;
+}

@@ -1,0 +1,347 @@
+import cron from "node-cron";
+import { z } from "zod";
+
+/**
+ * The RevOps config file, as one zod schema: it types the config, produces the error report
+ * (every problem, with its path and value) and emits the published JSON Schema.
+ * Every object is strict, so a misspelt key is reported instead of silently ignored.
+ */
+
+const positiveInt = z
+  .number({ error: "expected a positive integer" })
+  .int({ error: "expected a positive integer" })
+  .positive({ error: "expected a positive integer" });
+const nonNegative = z.number({ error: "expected a number >= 0" }).min(0, { error: "expected a number >= 0" });
+const fraction = z
+  .number({ error: "expected a number from 0 to 1" })
+  .min(0, { error: "expected a number from 0 to 1" })
+  .max(1, { error: "expected a number from 0 to 1" });
+const score100 = z
+  .number({ error: "expected a score from 0 to 100" })
+  .min(0, { error: "expected a score from 0 to 100" })
+  .max(100, { error: "expected a score from 0 to 100" });
+const key = z
+  .string({ error: "expected a key (lower case letters, digits, _ or -)" })
+  .regex(/^[a-z][a-z0-9_-]*$/, { error: "expected a key (lower case letters, digits, _ or -)" });
+const text = z.string({ error: "expected text" }).min(1, { error: "expected non-empty text" });
+const regex = text.refine(
+  (pattern) => {
+    try {
+      new RegExp(pattern, "i");
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: "expected a valid regular expression" },
+);
+
+const signalMatch = z
+  .strictObject({
+    events: z
+      .array(text)
+      .optional()
+      .describe("track event names that count as this signal (exact, case-sensitive)"),
+    pages: z
+      .array(text)
+      .optional()
+      .describe("page paths (properties.path) or names; a trailing * matches any suffix, e.g. /pricing*"),
+    screens: z.array(text).optional().describe("screen names (mobile apps)"),
+  })
+  .refine((m) => (m.events?.length ?? 0) + (m.pages?.length ?? 0) + (m.screens?.length ?? 0) > 0, {
+    error: "expected at least one of events, pages or screens",
+  });
+
+const signal = z
+  .strictObject({
+    key: key.describe("stable id, used in reasons, milestones and reports"),
+    label: text.describe('plain words for reasons, as a verb phrase with a count: "sent offer letters"'),
+    kind: z
+      .enum(["adoption", "intent", "volume", "integration"], {
+        error: "expected one of adoption, intent, volume, integration",
+      })
+      .describe(
+        "adoption: feature depth; intent: buying signals (pricing, upgrade prompts, API docs, admin settings); volume: data created (usage-based PQR); integration: connected systems",
+      ),
+    match: signalMatch,
+    weight: nonNegative.describe("relative importance inside its kind"),
+    windowDays: positiveInt.default(30).describe("only events this many days before `now` count"),
+    saturation: positiveInt
+      .default(10)
+      .describe("count at which intensity reaches 1 (more adds nothing): depth, not raw volume"),
+    tierFeature: z
+      .boolean()
+      .default(false)
+      .describe("a feature gated behind a higher plan: using it raises the PQR estimate"),
+  })
+  .describe("one product-usage signal");
+
+const persona = z.strictObject({
+  key,
+  label: text.describe('plain words, e.g. "HR admin"'),
+  titlePatterns: z
+    .array(regex)
+    .default([])
+    .describe("case-insensitive regular expressions matched against the user's `title` trait"),
+  traitValues: z
+    .array(text)
+    .default([])
+    .describe("values of the user's `persona` or `role` trait that mean this persona (case-insensitive)"),
+});
+
+const milestone = z.strictObject({
+  key,
+  label: text,
+  signals: z
+    .array(key)
+    .min(1, { error: "expected at least one signal key" })
+    .describe("any of these signals reaches it"),
+  expectedDay: positiveInt.describe("day after first seen by which a healthy account reaches it"),
+  coreValue: z
+    .boolean()
+    .default(false)
+    .describe(
+      "the action that delivers the core promise: time-to-first-value ends here (exactly one milestone)",
+    ),
+});
+
+const band = z
+  .strictObject({
+    min: nonNegative.optional(),
+    max: nonNegative.optional(),
+    score: fraction.describe("match from 0 (none) to 1 (ideal)"),
+  })
+  .refine((b) => b.min === undefined || b.max === undefined || b.min <= b.max, {
+    error: "expected min <= max",
+  });
+
+const valueMatch = z.strictObject({
+  weight: nonNegative,
+  values: z.record(z.string(), fraction).describe("value (case-insensitive) -> match from 0 to 1"),
+  otherwise: fraction.default(0).describe("match for any other known value"),
+});
+
+const icp = z.strictObject({
+  qualifiedAt: score100.default(60).describe("ICP score at or above which an account is ICP-qualified"),
+  employees: z.strictObject({ weight: nonNegative, bands: z.array(band).min(1) }).optional(),
+  industry: valueMatch.optional(),
+  region: valueMatch.optional(),
+  techStack: z
+    .strictObject({
+      weight: nonNegative,
+      anyOf: z
+        .array(text)
+        .min(1)
+        .describe("tools (case-insensitive) that make the product more valuable, e.g. an HRIS"),
+    })
+    .optional(),
+});
+
+const tiers = z
+  .strictObject({
+    hot: score100.describe("PQL score at or above which an account is hot (routed to sales)"),
+    warm: score100.describe("PQL score at or above which an account is warm (watched)"),
+  })
+  .refine((t) => t.hot > t.warm, { error: "expected hot > warm" });
+
+const scoring = z.strictObject({
+  weights: z
+    .strictObject({
+      behavioural: nonNegative.describe("feature adoption depth, activation, usage volume"),
+      account: nonNegative.describe("active users, personas, integrations, ICP fit"),
+      intent: nonNegative.describe("pricing page, upgrade prompts, API docs, admin settings"),
+    })
+    .refine((w) => w.behavioural + w.account + w.intent > 0, {
+      error: "expected at least one weight above 0",
+    }),
+  activeWindowDays: positiveInt.default(30).describe("window for active users, personas and active days"),
+  multiPersona: z
+    .strictObject({
+      strongAt: positiveInt.default(3).describe("distinct active personas that count as a strong signal"),
+    })
+    .default({ strongAt: 3 }),
+  activeUsersSaturation: positiveInt
+    .default(10)
+    .describe("active users at which the users component reaches 1"),
+  ttfvTargetHours: z
+    .number()
+    .positive({ error: "expected a positive number of hours" })
+    .default(36)
+    .describe("time-to-first-value at or under this scores fully; slower decays"),
+});
+
+const pqr = z.strictObject({
+  currency: z.string().length(3, { error: "expected a 3-letter currency code" }).default("USD"),
+  seatPricePerMonth: nonNegative,
+  projectedSeatExpansion: z
+    .number()
+    .min(1, { error: "expected a multiplier >= 1" })
+    .describe("multiplier on active users for the seats a converted account will buy"),
+  tierFeatureUplift: nonNegative
+    .default(0.25)
+    .describe("extra share of contract value when tier features are used"),
+  usagePricePerUnit: nonNegative
+    .default(0)
+    .describe("annual price per unit of `volume` signals (usage-based component)"),
+  companySizeMultipliers: z
+    .array(z.strictObject({ minEmployees: nonNegative, multiplier: nonNegative }))
+    .default([])
+    .describe("largest matching minEmployees applies; larger companies buy more"),
+});
+
+const rep = z.strictObject({
+  id: key,
+  name: text,
+  email: z.email({ error: "expected an email address" }),
+  slackUserId: z
+    .string()
+    .regex(/^[UW][A-Z0-9]{2,}$/, { error: "expected a Slack user id such as U024BE7LH" })
+    .optional(),
+  hubspotOwnerId: z.string().regex(/^\d+$/, { error: "expected a numeric HubSpot owner id" }).optional(),
+  pools: z.array(key).min(1, { error: "expected at least one pool key" }),
+  capacity: positiveInt.describe("open routed accounts this rep can hold at once"),
+});
+
+const pool = z.strictObject({
+  key,
+  label: text,
+  match: z
+    .strictObject({
+      minEmployees: nonNegative.optional(),
+      maxEmployees: nonNegative.optional(),
+      regions: z.array(text).optional(),
+      minPqr: nonNegative.optional(),
+    })
+    .default({})
+    .describe("accounts this pool takes; the first matching pool wins, an empty match takes all"),
+  capacity: positiveInt.describe("open routed accounts the whole pool can hold"),
+});
+
+const routing = z.strictObject({
+  pools: z.array(pool).min(1, { error: "expected at least one pool" }),
+  reps: z.array(rep).default([]),
+});
+
+const slackChannel = z.string().regex(/^(#[a-z0-9_-]{1,80}|[CG][A-Z0-9]{2,})$/, {
+  error: "expected a channel such as #pql-hot or C024BE91L",
+});
+
+const slack = z.strictObject({
+  channels: z.strictObject({
+    hot: slackChannel.describe("where hot accounts are posted with a Claim button"),
+    digest: slackChannel.optional().describe("where the daily summary goes"),
+  }),
+});
+
+const cooldowns = z.strictObject({
+  rerouteAfterHours: positiveInt.default(168).describe("an unclaimed account may be routed again after this"),
+  renotifyAfterHours: positiveInt.default(72).describe("a hot account is not re-posted to Slack before this"),
+});
+
+const schedule = z.strictObject({
+  cron: z
+    .string()
+    .refine((expr) => cron.validate(expr), { error: "expected a cron expression such as */15 * * * *" })
+    .default("*/15 * * * *"),
+  timezone: z
+    .string()
+    .refine(
+      (tz) => {
+        try {
+          new Intl.DateTimeFormat("en", { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { error: "expected an IANA time zone such as Europe/Berlin" },
+    )
+    .default("UTC"),
+});
+
+export const configSchema = z
+  .strictObject({
+    product: z.strictObject({ name: text }),
+    signals: z.array(signal).min(1, { error: "expected at least one signal" }),
+    personas: z.array(persona).default([]),
+    milestones: z.array(milestone).default([]),
+    icp,
+    scoring,
+    tiers,
+    pqr,
+    routing,
+    slack,
+    cooldowns: cooldowns.default({ rerouteAfterHours: 168, renotifyAfterHours: 72 }),
+    schedule: schedule.default({ cron: "*/15 * * * *", timezone: "UTC" }),
+  })
+  .superRefine((config, ctx) => {
+    const duplicates = (values: string[], where: string[], field = "key") => {
+      const seen = new Set<string>();
+      values.forEach((value, i) => {
+        if (seen.has(value)) {
+          ctx.addIssue({
+            code: "custom",
+            path: [...where, i, field],
+            message: `duplicate ${field}`,
+            input: value,
+          });
+        }
+        seen.add(value);
+      });
+    };
+    const keys = (items: { key: string }[]) => items.map((item) => item.key);
+    duplicates(keys(config.signals), ["signals"]);
+    duplicates(keys(config.personas), ["personas"]);
+    duplicates(keys(config.milestones), ["milestones"]);
+    duplicates(keys(config.routing.pools), ["routing", "pools"]);
+    duplicates(
+      config.routing.reps.map((r) => r.id),
+      ["routing", "reps"],
+      "id",
+    );
+    duplicates(
+      config.routing.reps.map((r) => r.email.toLowerCase()),
+      ["routing", "reps"],
+      "email",
+    );
+    const signalKeys = new Set(config.signals.map((s) => s.key));
+    config.milestones.forEach((m, i) => {
+      m.signals.forEach((s, j) => {
+        if (!signalKeys.has(s)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["milestones", i, "signals", j],
+            message: `unknown signal, expected one of ${[...signalKeys].join(", ")}`,
+            input: s,
+          });
+        }
+      });
+    });
+    const coreValue = config.milestones.filter((m) => m.coreValue).length;
+    if (config.milestones.length > 0 && coreValue !== 1) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["milestones"],
+        message: `expected exactly one milestone with coreValue: true (time-to-first-value ends there), found ${coreValue}`,
+        input: undefined,
+      });
+    }
+    const poolKeys = new Set(config.routing.pools.map((p) => p.key));
+    config.routing.reps.forEach((r, i) => {
+      r.pools.forEach((p, j) => {
+        if (!poolKeys.has(p)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["routing", "reps", i, "pools", j],
+            message: `unknown pool, expected one of ${[...poolKeys].join(", ")}`,
+            input: p,
+          });
+        }
+      });
+    });
+  });
+
+export type PqlConfig = z.output<typeof configSchema>;
+export type SignalDefinition = PqlConfig["signals"][number];
+export type PersonaDefinition = PqlConfig["personas"][number];
+export type MilestoneDefinition = PqlConfig["milestones"][number];

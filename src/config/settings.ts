@@ -1,0 +1,96 @@
+import path from "node:path";
+import { z } from "zod";
+import { UsageError } from "../errors.ts";
+
+/**
+ * Process settings from the environment (never from the config file, which is reviewed code and
+ * must not hold secrets). Parsed once by `main` and passed down.
+ */
+const port = z.coerce
+  .number({ error: "expected a port number" })
+  .int({ error: "expected a whole port number" })
+  .min(1, { error: "expected a port from 1 to 65535" })
+  .max(65535, { error: "expected a port from 1 to 65535" });
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === "" ? undefined : value));
+
+const settingsSchema = z.object({
+  DATABASE_URL: optionalString.refine((value) => value === undefined || /^postgres(ql)?:\/\//.test(value), {
+    error: "expected a postgresql:// URL (or leave it unset for the embedded database)",
+  }),
+  PQL_DATA_DIR: z.string().default("./.pql-router"),
+  PQL_CONFIG: z.string().default("./pql-router.config.yaml"),
+  PORT: port.default(3000),
+  PQL_INGEST_WRITE_KEY: optionalString,
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  HUBSPOT_BASE_URL: z.url().default("https://api.hubapi.com"),
+  HUBSPOT_ACCESS_TOKEN: optionalString,
+  SLACK_API_URL: z.url().default("https://slack.com/api/"),
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_SIGNING_SECRET: optionalString,
+});
+
+export type Settings = {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  configPath: string;
+  port: number;
+  ingestWriteKey: string | undefined;
+  logLevel: z.infer<typeof settingsSchema>["LOG_LEVEL"];
+  hubspotBaseUrl: string;
+  hubspotAccessToken: string | undefined;
+  slackApiUrl: string;
+  slackBotToken: string | undefined;
+  slackSigningSecret: string | undefined;
+};
+
+/** Names of settings whose values are secret: never logged, never echoed in an error. */
+export const SECRET_SETTINGS = [
+  "DATABASE_URL",
+  "PQL_INGEST_WRITE_KEY",
+  "HUBSPOT_ACCESS_TOKEN",
+  "SLACK_BOT_TOKEN",
+  "SLACK_SIGNING_SECRET",
+] as const;
+
+export function loadSettings(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): Settings {
+  const parsed = settingsSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      const shown = (SECRET_SETTINGS as readonly string[]).includes(name)
+        ? "(value hidden: it is a secret)"
+        : JSON.stringify(env[name]);
+      return `${name}: ${issue.message}, got ${shown}`;
+    });
+    throw new UsageError(`invalid environment:\n  ${problems.join("\n  ")}`, "see .env.example");
+  }
+  const s = parsed.data;
+  return {
+    databaseUrl: s.DATABASE_URL,
+    dataDir: path.resolve(cwd, s.PQL_DATA_DIR),
+    configPath: path.resolve(cwd, s.PQL_CONFIG),
+    port: s.PORT,
+    ingestWriteKey: s.PQL_INGEST_WRITE_KEY,
+    logLevel: s.LOG_LEVEL,
+    hubspotBaseUrl: s.HUBSPOT_BASE_URL,
+    hubspotAccessToken: s.HUBSPOT_ACCESS_TOKEN,
+    slackApiUrl: s.SLACK_API_URL,
+    slackBotToken: s.SLACK_BOT_TOKEN,
+    slackSigningSecret: s.SLACK_SIGNING_SECRET,
+  };
+}
+
+/** A database URL with its password removed, safe for logs and messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(unparseable URL)";
+  }
+}

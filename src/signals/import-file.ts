@@ -1,0 +1,119 @@
+import fs from "node:fs";
+import readline from "node:readline";
+import { parse as parseCsv } from "csv-parse";
+import type { StoreResult } from "../store/message-store.ts";
+import { csvRowToMessage, unknownCsvColumns } from "./csv-message.ts";
+import { MAX_MESSAGE_BYTES, parseSegmentMessage, type SegmentMessage } from "./segment-message.ts";
+
+export interface ImportSummary {
+  accepted: number;
+  duplicates: number;
+  rejected: { line: number; reason: string }[];
+}
+
+export interface ImportOptions {
+  /** Stores one batch; batches are written one at a time while the next is parsed. */
+  store: (messages: SegmentMessage[]) => Promise<StoreResult>;
+  format?: "ndjson" | "csv";
+  batchSize?: number;
+  receivedAt?: Date;
+  onProgress?: (progress: { bytesRead: number; totalBytes: number }) => void;
+}
+
+/**
+ * Streams an NDJSON (one Segment message a line) or CSV file into the store. Memory stays flat
+ * in file size: lines are parsed as they are read and written in batches, at most one batch
+ * waiting on the database while the next is parsed. A bad line is rejected with its physical
+ * line number (counted from 1, blank lines included) and every valid line is still stored.
+ */
+export async function importFile(file: string, options: ImportOptions): Promise<ImportSummary> {
+  const format = options.format ?? (file.toLowerCase().endsWith(".csv") ? "csv" : "ndjson");
+  const batchSize = options.batchSize ?? 5000;
+  const receivedAt = options.receivedAt ?? new Date();
+  const totalBytes = fs.statSync(file).size;
+  const summary: ImportSummary = { accepted: 0, duplicates: 0, rejected: [] };
+  const stream = fs.createReadStream(file, { highWaterMark: 1 << 20 });
+
+  let batch: SegmentMessage[] = [];
+  let inFlight: Promise<void> = Promise.resolve();
+  let lastProgress = 0;
+  const flush = async () => {
+    const messages = batch;
+    batch = [];
+    await inFlight;
+    inFlight = options.store(messages).then((result) => {
+      summary.accepted += result.accepted;
+      summary.duplicates += result.duplicates;
+    });
+    // Surface a failed write at the next flush rather than as an unhandled rejection.
+    inFlight.catch(() => {});
+    if (options.onProgress && Date.now() - lastProgress > 100) {
+      lastProgress = Date.now();
+      options.onProgress({ bytesRead: stream.bytesRead, totalBytes });
+    }
+  };
+  const accept = async (line: number, value: unknown, byteLength: number) => {
+    const result = parseSegmentMessage(value, { receivedAt, byteLength });
+    if (!result.ok) {
+      summary.rejected.push({ line, reason: result.reason });
+      return;
+    }
+    batch.push(result.message);
+    if (batch.length >= batchSize) await flush();
+  };
+
+  if (format === "ndjson") {
+    let line = 0;
+    for await (const text of readline.createInterface({
+      input: stream,
+      crlfDelay: Number.POSITIVE_INFINITY,
+    })) {
+      line++;
+      if (text.trim() === "") continue;
+      // Only a line that could be over the limit pays for an exact byte count.
+      const bytes = text.length * 3 > MAX_MESSAGE_BYTES ? Buffer.byteLength(text) : text.length;
+      if (bytes > MAX_MESSAGE_BYTES) {
+        summary.rejected.push({ line, reason: `message is ${bytes} bytes, over the 32 KB limit` });
+        continue;
+      }
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (error) {
+        summary.rejected.push({ line, reason: `bad JSON: ${(error as Error).message}` });
+        continue;
+      }
+      await accept(line, value, bytes);
+    }
+  } else {
+    const parser = stream.pipe(
+      parseCsv({ columns: true, info: true, skip_empty_lines: true, relax_column_count: true, bom: true }),
+    );
+    let checkedHeader = false;
+    for await (const record of parser as AsyncIterable<{
+      record: Record<string, string>;
+      info: { lines: number };
+    }>) {
+      const line = record.info.lines;
+      if (!checkedHeader) {
+        checkedHeader = true;
+        const unknown = unknownCsvColumns(Object.keys(record.record));
+        if (unknown.length > 0) {
+          stream.destroy();
+          summary.rejected.push({ line: 1, reason: `unknown CSV column(s): ${unknown.join(", ")}` });
+          break;
+        }
+      }
+      const row = csvRowToMessage(record.record);
+      if (!row.ok) {
+        summary.rejected.push({ line, reason: row.reason });
+        continue;
+      }
+      await accept(line, row.value, Buffer.byteLength(JSON.stringify(row.value)));
+    }
+  }
+  if (batch.length > 0) await flush();
+  await inFlight;
+  options.onProgress?.({ bytesRead: totalBytes, totalBytes });
+  return summary;
+}

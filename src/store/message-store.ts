@@ -1,0 +1,280 @@
+import type { SegmentMessage } from "../signals/segment-message.ts";
+import { accountFields, TECH_STACK_TRAITS, userFields } from "../signals/traits.ts";
+import type { Database, SqlClient } from "./database.ts";
+
+export interface StoreResult {
+  /** Messages stored for the first time. */
+  accepted: number;
+  /** Messages already stored (same messageId), including repeats inside the batch. */
+  duplicates: number;
+}
+
+/**
+ * Stores one batch of valid messages in one transaction, set-based: every row of a kind goes
+ * in one statement (the batch travels as one JSON document, unpacked by jsonb_to_recordset).
+ * Side effects are idempotent, so a batch that was stored before (a re-import) changes nothing:
+ *  - accounts and users are upserted, traits merged newest-wins by message timestamp;
+ *  - a user's latest `group` call sets its account; an `alias` links an anonymousId to a user;
+ *  - track/page/screen calls without context.groupId get the account of their user (or of the
+ *    user their anonymousId is aliased to), now or when that user's first group call arrives.
+ */
+export async function storeMessages(db: Database, messages: readonly SegmentMessage[]): Promise<StoreResult> {
+  if (messages.length === 0) return { accepted: 0, duplicates: 0 };
+  const batch = foldBatch(messages);
+  const accepted = await db.transaction(async (tx) => {
+    if (batch.accounts.length > 0) await upsertAccounts(tx, batch.accounts);
+    if (batch.users.length > 0) await upsertUsers(tx, batch.users);
+    if (batch.links.length > 0) await upsertLinks(tx, batch.links);
+    const inserted = await insertMessages(tx, batch.messages);
+    await resolveAccounts(tx, batch);
+    return inserted;
+  });
+  return { accepted, duplicates: messages.length - accepted };
+}
+
+interface AccountRow {
+  id: string;
+  traits: Record<string, unknown> | null;
+  traits_at: string | null;
+  first_seen_at: string;
+  last_seen_at: string;
+  [field: string]: unknown;
+}
+
+interface UserRow {
+  id: string;
+  traits: Record<string, unknown> | null;
+  traits_at: string | null;
+  account_id: string | null;
+  account_at: string | null;
+  first_seen_at: string;
+  last_seen_at: string;
+  [field: string]: unknown;
+}
+
+interface Batch {
+  messages: SegmentMessage[];
+  accounts: AccountRow[];
+  users: UserRow[];
+  links: { previous_id: string; user_id: string; created_at: string }[];
+  /** Messages that arrived without an account. */
+  unresolved: string[];
+  /** Users whose account this batch set. */
+  grouped: string[];
+  /** anonymousIds this batch aliased. */
+  aliased: string[];
+}
+
+/** Folds a batch into one row per account, user and alias (Postgres cannot upsert a row twice in one statement). */
+function foldBatch(messages: readonly SegmentMessage[]): Batch {
+  const sorted = [...messages].sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime());
+  const accounts = new Map<string, AccountRow>();
+  const users = new Map<string, UserRow>();
+  const links = new Map<string, { previous_id: string; user_id: string; created_at: string }>();
+  const unresolved: string[] = [];
+  for (const m of sorted) {
+    const at = m.timestamp.toISOString();
+    if (m.accountId) {
+      const account = accounts.get(m.accountId) ?? {
+        id: m.accountId,
+        traits: null,
+        traits_at: null,
+        first_seen_at: at,
+        last_seen_at: at,
+      };
+      account.last_seen_at = at;
+      if (m.type === "group") {
+        const traits = objectOrEmpty(m.payload.traits);
+        account.traits = { ...account.traits, ...traits };
+        account.traits_at = at;
+      }
+      accounts.set(m.accountId, account);
+    } else if (m.type !== "alias") {
+      unresolved.push(m.messageId);
+    }
+    if (m.userId) {
+      const user = users.get(m.userId) ?? {
+        id: m.userId,
+        traits: null,
+        traits_at: null,
+        account_id: null,
+        account_at: null,
+        first_seen_at: at,
+        last_seen_at: at,
+      };
+      user.last_seen_at = at;
+      if (m.type === "identify") {
+        user.traits = { ...user.traits, ...objectOrEmpty(m.payload.traits) };
+        user.traits_at = at;
+      } else if (m.type === "group" && m.accountId) {
+        user.account_id = m.accountId;
+        user.account_at = at;
+      }
+      users.set(m.userId, user);
+    }
+    if (m.type === "alias" && m.userId) {
+      const previousId = String(m.payload.previousId);
+      links.set(previousId, { previous_id: previousId, user_id: m.userId, created_at: at });
+    }
+  }
+  for (const account of accounts.values()) {
+    if (account.traits) Object.assign(account, accountFields(account.traits));
+  }
+  for (const user of users.values()) {
+    if (user.traits) Object.assign(user, userFields(user.traits));
+  }
+  return {
+    messages: [...messages],
+    accounts: [...accounts.values()],
+    users: [...users.values()],
+    links: [...links.values()],
+    unresolved,
+    grouped: [...users.values()].filter((u) => u.account_id).map((u) => u.id),
+    aliased: [...links.keys()],
+  };
+}
+
+function objectOrEmpty(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
+}
+
+/**
+ * SET clauses of an upsert that merges newest-wins by the timestamp column `stamp`: a newer
+ * message overwrites what it sends, an older one only fills gaps. `incoming` maps a column to
+ * the expression of its incoming value when that is not simply `excluded.<column>`.
+ */
+function newestWins(
+  table: string,
+  stamp: string,
+  columns: string[],
+  incoming: Record<string, string> = {},
+): string {
+  const newer = `(excluded.${stamp} IS NOT NULL AND (${table}.${stamp} IS NULL OR excluded.${stamp} >= ${table}.${stamp}))`;
+  const mergedTraits = `CASE WHEN ${newer} THEN ${table}.traits || excluded.traits ELSE excluded.traits || ${table}.traits END`;
+  return columns
+    .map((c) => {
+      const value = incoming[c] ?? `excluded.${c}`;
+      return `${c} = CASE WHEN ${newer} THEN COALESCE(${value}, ${table}.${c}) ELSE COALESCE(${table}.${c}, ${value}) END`;
+    })
+    .concat(
+      `traits = ${mergedTraits}`,
+      `${stamp} = GREATEST(${table}.${stamp}, excluded.${stamp})`,
+      `first_seen_at = LEAST(${table}.first_seen_at, excluded.first_seen_at)`,
+      `last_seen_at = GREATEST(${table}.last_seen_at, excluded.last_seen_at)`,
+      `updated_at = CASE WHEN (${mergedTraits}) IS DISTINCT FROM ${table}.traits THEN now() ELSE ${table}.updated_at END`,
+    )
+    .join(",\n      ");
+}
+
+const ACCOUNT_COLUMNS = [
+  "name",
+  "domain",
+  "employees",
+  "industry",
+  "region",
+  "plan",
+  "seats",
+  "mrr",
+  "tech_stack",
+];
+
+async function upsertAccounts(tx: SqlClient, rows: AccountRow[]): Promise<void> {
+  // tech_stack is never NULL in the table, so "not sent" is read from the incoming traits.
+  const techStackSent = "CASE WHEN excluded.traits ?| $2::text[] THEN excluded.tech_stack END";
+  await tx.query(
+    `INSERT INTO accounts AS a (id, ${ACCOUNT_COLUMNS.join(", ")}, traits, traits_at, first_seen_at, last_seen_at)
+    SELECT r.id, r.name, r.domain, r.employees, r.industry, r.region, r.plan, r.seats, r.mrr,
+      COALESCE(r.tech_stack, ARRAY[]::text[]), COALESCE(r.traits, '{}'), r.traits_at, r.first_seen_at, r.last_seen_at
+    FROM jsonb_to_recordset($1::jsonb) AS r(id text, name text, domain text, employees int, industry text,
+      region text, plan text, seats int, mrr numeric, tech_stack text[], traits jsonb, traits_at timestamptz,
+      first_seen_at timestamptz, last_seen_at timestamptz)
+    ON CONFLICT (id) DO UPDATE SET
+      ${newestWins("a", "traits_at", ACCOUNT_COLUMNS, { tech_stack: techStackSent })}`,
+    [JSON.stringify(rows), TECH_STACK_TRAITS],
+  );
+}
+
+const USER_COLUMNS = ["email", "title", "persona"];
+
+async function upsertUsers(tx: SqlClient, rows: UserRow[]): Promise<void> {
+  await tx.query(
+    `INSERT INTO users AS u (id, email, title, persona, account_id, account_at, traits, traits_at, first_seen_at, last_seen_at)
+    SELECT r.id, r.email, r.title, r.persona, r.account_id, r.account_at, COALESCE(r.traits, '{}'), r.traits_at,
+      r.first_seen_at, r.last_seen_at
+    FROM jsonb_to_recordset($1::jsonb) AS r(id text, email text, title text, persona text, account_id text,
+      account_at timestamptz, traits jsonb, traits_at timestamptz, first_seen_at timestamptz, last_seen_at timestamptz)
+    ON CONFLICT (id) DO UPDATE SET
+      ${newestWins("u", "traits_at", USER_COLUMNS)},
+      account_id = CASE WHEN excluded.account_at IS NOT NULL AND (u.account_at IS NULL OR excluded.account_at >= u.account_at)
+        THEN excluded.account_id ELSE u.account_id END,
+      account_at = GREATEST(u.account_at, excluded.account_at)`,
+    [JSON.stringify(rows)],
+  );
+}
+
+async function upsertLinks(tx: SqlClient, rows: Batch["links"]): Promise<void> {
+  await tx.query(
+    `INSERT INTO identity_links AS l (previous_id, user_id, created_at)
+    SELECT r.previous_id, r.user_id, r.created_at
+    FROM jsonb_to_recordset($1::jsonb) AS r(previous_id text, user_id text, created_at timestamptz)
+    ON CONFLICT (previous_id) DO UPDATE SET user_id = excluded.user_id, created_at = excluded.created_at
+    WHERE excluded.created_at >= l.created_at`,
+    [JSON.stringify(rows)],
+  );
+}
+
+async function insertMessages(tx: SqlClient, messages: SegmentMessage[]): Promise<number> {
+  const receivedAt = new Date().toISOString();
+  const rows = messages.map((m) => ({
+    message_id: m.messageId,
+    type: m.type,
+    user_id: m.userId,
+    anonymous_id: m.anonymousId,
+    account_id: m.accountId,
+    event: m.event,
+    timestamp: m.timestamp.toISOString(),
+    payload: m.payload,
+  }));
+  const { rowCount } = await tx.query(
+    `INSERT INTO messages (message_id, type, user_id, anonymous_id, account_id, event, timestamp, received_at, payload)
+    SELECT r.message_id, r.type, r.user_id, r.anonymous_id, r.account_id, r.event, r.timestamp, $2::timestamptz, r.payload
+    FROM jsonb_to_recordset($1::jsonb) AS r(message_id text, type text, user_id text, anonymous_id text,
+      account_id text, event text, timestamp timestamptz, payload jsonb)
+    ON CONFLICT (message_id) DO NOTHING`,
+    [JSON.stringify(rows), receivedAt],
+  );
+  return rowCount;
+}
+
+/** Gives messages without context.groupId the account of their (possibly aliased) user. */
+async function resolveAccounts(tx: SqlClient, batch: Batch): Promise<void> {
+  if (batch.unresolved.length > 0) {
+    await tx.query(
+      `UPDATE messages m SET account_id = u.account_id
+      FROM users u
+      WHERE m.message_id = ANY($1::text[]) AND m.account_id IS NULL AND u.account_id IS NOT NULL
+        AND u.id = COALESCE(m.user_id, (SELECT l.user_id FROM identity_links l WHERE l.previous_id = m.anonymous_id))`,
+      [batch.unresolved],
+    );
+  }
+  if (batch.grouped.length > 0) {
+    await tx.query(
+      `UPDATE messages m SET account_id = u.account_id
+      FROM users u
+      WHERE u.id = ANY($1::text[]) AND m.user_id = u.id AND m.account_id IS NULL AND m.type <> 'alias'`,
+      [batch.grouped],
+    );
+  }
+  const aliased = batch.aliased.length > 0 ? batch.aliased : null;
+  if (aliased) {
+    await tx.query(
+      `UPDATE messages m SET account_id = u.account_id
+      FROM identity_links l JOIN users u ON u.id = l.user_id
+      WHERE l.previous_id = ANY($1::text[]) AND m.anonymous_id = l.previous_id AND m.user_id IS NULL
+        AND m.account_id IS NULL AND u.account_id IS NOT NULL`,
+      [aliased],
+    );
+  }
+}
