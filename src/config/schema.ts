@@ -274,72 +274,75 @@ export const configSchema = z
     cooldowns: cooldowns.default({ rerouteAfterHours: 168, renotifyAfterHours: 72 }),
     schedule: schedule.default({ cron: "*/15 * * * *", timezone: "UTC" }),
   })
-  .superRefine((config, ctx) => {
-    const duplicates = (values: string[], where: string[], field = "key") => {
-      const seen = new Set<string>();
-      values.forEach((value, i) => {
-        if (seen.has(value)) {
-          ctx.addIssue({
-            code: "custom",
-            path: [...where, i, field],
-            message: `duplicate ${field}`,
-            input: value,
-          });
-        }
-        seen.add(value);
+  // Cross-references run even when other parts are invalid (`when`), so one report lists every
+  // problem; the value may then be partly malformed, hence the defensive reads.
+  .superRefine(
+    (config, ctx) => {
+      const list = <T>(value: T[] | undefined): T[] => (Array.isArray(value) ? value : []);
+      const issue = (path: (string | number)[], message: string, input: unknown) =>
+        ctx.addIssue({ code: "custom", path, message, input });
+      const duplicates = (values: unknown[], where: string[], field = "key") => {
+        const seen = new Set<unknown>();
+        values.forEach((value, i) => {
+          if (typeof value === "string" && seen.has(value))
+            issue([...where, i, field], `duplicate ${field}`, value);
+          seen.add(value);
+        });
+      };
+      const keys = (items: { key: string }[] | undefined) => list(items).map((item) => item?.key);
+      const signals = list(config.signals);
+      const milestones = list(config.milestones);
+      const pools = list(config.routing?.pools);
+      const reps = list(config.routing?.reps);
+      duplicates(keys(signals), ["signals"]);
+      duplicates(keys(config.personas), ["personas"]);
+      duplicates(keys(milestones), ["milestones"]);
+      duplicates(keys(pools), ["routing", "pools"]);
+      duplicates(
+        reps.map((r) => r?.id),
+        ["routing", "reps"],
+        "id",
+      );
+      duplicates(
+        reps.map((r) => (typeof r?.email === "string" ? r.email.toLowerCase() : undefined)),
+        ["routing", "reps"],
+        "email",
+      );
+      const signalKeys = new Set(keys(signals));
+      milestones.forEach((m, i) => {
+        list(m?.signals).forEach((s, j) => {
+          if (typeof s === "string" && !signalKeys.has(s)) {
+            issue(
+              ["milestones", i, "signals", j],
+              `unknown signal, expected one of ${[...signalKeys].join(", ")}`,
+              s,
+            );
+          }
+        });
       });
-    };
-    const keys = (items: { key: string }[]) => items.map((item) => item.key);
-    duplicates(keys(config.signals), ["signals"]);
-    duplicates(keys(config.personas), ["personas"]);
-    duplicates(keys(config.milestones), ["milestones"]);
-    duplicates(keys(config.routing.pools), ["routing", "pools"]);
-    duplicates(
-      config.routing.reps.map((r) => r.id),
-      ["routing", "reps"],
-      "id",
-    );
-    duplicates(
-      config.routing.reps.map((r) => r.email.toLowerCase()),
-      ["routing", "reps"],
-      "email",
-    );
-    const signalKeys = new Set(config.signals.map((s) => s.key));
-    config.milestones.forEach((m, i) => {
-      m.signals.forEach((s, j) => {
-        if (!signalKeys.has(s)) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["milestones", i, "signals", j],
-            message: `unknown signal, expected one of ${[...signalKeys].join(", ")}`,
-            input: s,
-          });
-        }
+      const coreValue = milestones.filter((m) => m?.coreValue === true).length;
+      if (milestones.length > 0 && coreValue !== 1) {
+        issue(
+          ["milestones"],
+          `expected exactly one milestone with coreValue: true (time-to-first-value ends there), found ${coreValue}`,
+          undefined,
+        );
+      }
+      const poolKeys = new Set(keys(pools));
+      reps.forEach((r, i) => {
+        list(r?.pools).forEach((p, j) => {
+          if (typeof p === "string" && !poolKeys.has(p)) {
+            issue(
+              ["routing", "reps", i, "pools", j],
+              `unknown pool, expected one of ${[...poolKeys].join(", ")}`,
+              p,
+            );
+          }
+        });
       });
-    });
-    const coreValue = config.milestones.filter((m) => m.coreValue).length;
-    if (config.milestones.length > 0 && coreValue !== 1) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["milestones"],
-        message: `expected exactly one milestone with coreValue: true (time-to-first-value ends there), found ${coreValue}`,
-        input: undefined,
-      });
-    }
-    const poolKeys = new Set(config.routing.pools.map((p) => p.key));
-    config.routing.reps.forEach((r, i) => {
-      r.pools.forEach((p, j) => {
-        if (!poolKeys.has(p)) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["routing", "reps", i, "pools", j],
-            message: `unknown pool, expected one of ${[...poolKeys].join(", ")}`,
-            input: p,
-          });
-        }
-      });
-    });
-  });
+    },
+    { when: () => true },
+  );
 
 export type PqlConfig = z.output<typeof configSchema>;
 export type SignalDefinition = PqlConfig["signals"][number];

@@ -117,6 +117,10 @@ export function parseSegmentMessage(
 /** ISO-8601 (date, or date and time; no zone means UTC). */
 export function parseTimestamp(value: unknown): Date | null {
   if (typeof value !== "string" || !ISO_8601.test(value)) return null;
+  // Date.parse rolls 2026-02-30 over to March: refuse days the month does not have.
+  const [year, month, day] = value.slice(0, 10).split("-").map(Number) as [number, number, number];
+  if (month < 1 || month > 12 || day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate())
+    return null;
   const hasZone = /(?:Z|[+-]\d{2}(?::?\d{2})?)$/i.test(value) && value.length > 10;
   const ms = Date.parse(hasZone ? value : `${value.length === 10 ? `${value}T00:00:00` : value}Z`);
   return Number.isNaN(ms) ? null : new Date(ms);

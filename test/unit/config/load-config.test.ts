@@ -1,0 +1,166 @@
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  checkConfigFile,
+  checkConfigText,
+  configJsonSchema,
+  loadConfig,
+} from "../../../src/config/load-config.ts";
+import { ConfigError } from "../../../src/errors.ts";
+import { ROOT } from "../../helpers/cli.ts";
+
+const EXAMPLE = path.join(ROOT, "pql-router.config.yaml");
+const example = fs.readFileSync(EXAMPLE, "utf8");
+
+/** The example with `from` replaced by `to` (exactly once, so the test fails loudly if the example changes). */
+function edit(from: string, to: string, source = example): string {
+  expect(source.split(from).length - 1, `"${from}" should occur once in the example`).toBe(1);
+  return source.replace(from, to);
+}
+
+function problems(source: string): string[] {
+  const result = checkConfigText(source, "test.yaml");
+  if (result.ok) throw new Error("expected the config to be invalid");
+  return result.problems;
+}
+
+describe("the shipped example config", () => {
+  it("is valid and models the HR-tech product", () => {
+    const { config, version } = loadConfig(EXAMPLE);
+    expect(version).toMatch(/^[0-9a-f]{12}$/);
+    expect(config.personas.map((p) => p.key)).toEqual([
+      "people_ops_leader",
+      "finance",
+      "hr_admin",
+      "recruiter",
+      "hiring_manager",
+    ]);
+    expect(config.milestones.map((m) => m.key)).toEqual([
+      "import_employees",
+      "configure_workflow",
+      "invite_teammate",
+      "core_value",
+    ]);
+    expect(config.signals.filter((s) => s.kind === "intent").map((s) => s.key)).toEqual([
+      "pricing_page",
+      "upgrade_prompt",
+      "api_docs",
+      "admin_settings",
+    ]);
+    // Defaults are filled in.
+    expect(config.signals.find((s) => s.key === "report_run")?.windowDays).toBe(30);
+  });
+
+  it("keeps its version when only comments and layout change", () => {
+    const a = checkConfigText(example);
+    const b = checkConfigText(
+      `# a new comment\n${example.replace("product:\n  name: Hireloop", "product: { name: Hireloop }")}`,
+    );
+    const c = checkConfigText(edit("hot: 70", "hot: 75"));
+    expect(a.ok && b.ok && c.ok).toBe(true);
+    if (a.ok && b.ok && c.ok) {
+      expect(b.version).toBe(a.version);
+      expect(c.version).not.toBe(a.version);
+    }
+  });
+});
+
+describe("an invalid config", () => {
+  it("lists every problem, each with its path, the bad value and its line", () => {
+    const source = edit(
+      "      capacity: 60",
+      "      capacity: -3",
+      edit(
+        "    weight: 1.5\n    saturation: 5\n    tierFeature: true",
+        "    weight: -2\n    saturation: 5\n    tierFeature: true",
+      ),
+    );
+    const found = problems(edit('cron: "*/15 * * * *"', 'cron: "every day"', source));
+    expect(found).toHaveLength(3);
+    expect(found[0]).toMatch(
+      /^signals\[6\]\.weight: expected a number >= 0, got -2 \(line \d+, column \d+\)$/,
+    );
+    expect(found).toContain(
+      `routing.pools[1].capacity: expected a positive integer, got -3 (line ${lineOf(source, "capacity: -3")}, column 17)`,
+    );
+    expect(found[2]).toMatch(
+      /^schedule\.cron: expected a cron expression such as \*\/15 \* \* \* \*, got "every day"/,
+    );
+  });
+
+  it("names misspelt keys, missing keys, wrong types and broken cross-references", () => {
+    let source = edit("    weight: 3\n    windowDays: 30", "    wieght: 3\n    windowDays: 30");
+    source = edit("      pools: [smb]\n", "      pools: [smbx]\n", source);
+    source = edit("signals: [workflow_configured]", "signals: [workflow_configured, no_such_signal]", source);
+    source = edit("  seatPricePerMonth: 15", "  seatPricePerMonth: fifteen", source);
+    source = edit("  hot: 70\n  warm: 40", "  hot: 30\n  warm: 40", source);
+    const found = problems(source);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^signals\[0\]\.weight: missing, expected a number >= 0/),
+        expect.stringMatching(/^signals\[0\]\.wieght: unknown key \(line \d+/),
+        expect.stringMatching(
+          /^routing\.reps\[3\]\.pools\[0\]: unknown pool, expected one of enterprise, mid-market, smb, got "smbx"/,
+        ),
+        expect.stringMatching(
+          /^milestones\[1\]\.signals\[1\]: unknown signal, expected one of .*, got "no_such_signal"/,
+        ),
+        expect.stringMatching(/^pqr\.seatPricePerMonth: expected a number >= 0, got "fifteen"/),
+        expect.stringMatching(/^tiers: expected hot > warm, got \{"hot":30,"warm":40\}/),
+      ]),
+    );
+    expect(found).toHaveLength(6);
+  });
+
+  it("reports YAML syntax errors with line and column", () => {
+    const found = problems("product:\n  name: Hireloop\nsignals:\n  - key: a\n    match: [x\n");
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/^line \d, column \d+: YAML syntax error: .*end with a ]/);
+    expect(problems("a: 1\na: 2\n")[0]).toMatch(
+      /^line 2, column 1: YAML syntax error: Map keys must be unique/,
+    );
+  });
+
+  it("refuses a missing file and an empty one", () => {
+    const missing = checkConfigFile("/nonexistent/pql.yaml");
+    expect(missing.ok).toBe(false);
+    if (!missing.ok) expect(missing.problems).toEqual(["/nonexistent/pql.yaml: file not found"]);
+    expect(problems("")).toEqual(
+      expect.arrayContaining([
+        "product: missing, expected object (line 1, column 1)".replace(" (line 1, column 1)", ""),
+      ]),
+    );
+  });
+
+  it("throws a ConfigError carrying every problem from loadConfig", () => {
+    const dir = fs.mkdtempSync(path.join(ROOT, "node_modules", ".pqlr-"));
+    const file = path.join(dir, "bad.yaml");
+    fs.writeFileSync(file, edit("  hot: 70\n", "  hot: 170\n"));
+    try {
+      expect(() => loadConfig(file)).toThrowError(ConfigError);
+      expect(() => loadConfig(file)).toThrowError(/tiers\.hot: expected a score from 0 to 100, got 170/);
+    } finally {
+      fs.rmSync(dir, { recursive: true });
+    }
+  });
+});
+
+describe("the published JSON Schema", () => {
+  it("is generated from the zod schema and checked in up to date (run `npm run schema`)", () => {
+    const published = JSON.parse(
+      fs.readFileSync(path.join(ROOT, "schema", "pql-router.config.schema.json"), "utf8"),
+    );
+    expect(published).toEqual(configJsonSchema());
+    expect(Object.keys(published.properties)).toEqual(
+      expect.arrayContaining(["signals", "personas", "milestones", "icp", "tiers", "pqr", "routing"]),
+    );
+    expect(example.split("\n")[0]).toBe(
+      "# yaml-language-server: $schema=./schema/pql-router.config.schema.json",
+    );
+  });
+});
+
+function lineOf(source: string, needle: string): number {
+  return source.slice(0, source.indexOf(needle)).split("\n").length;
+}
