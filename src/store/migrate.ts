@@ -44,11 +44,15 @@ export async function migrate(
   db: Database,
   migrations: Migration[] = readMigrations(),
 ): Promise<MigrateResult> {
-  await db.sql.exec(`CREATE TABLE IF NOT EXISTS "_pql_migrations" (
-    "name" TEXT PRIMARY KEY,
-    "checksum" TEXT NOT NULL,
-    "applied_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP
-  )`);
+  // Under the lock too: concurrent CREATE TABLE IF NOT EXISTS can still collide on PostgreSQL.
+  await db.transaction(async (tx) => {
+    await tx.query("SELECT pg_advisory_xact_lock($1)", [LOCK_KEY]);
+    await tx.exec(`CREATE TABLE IF NOT EXISTS "_pql_migrations" (
+      "name" TEXT PRIMARY KEY,
+      "checksum" TEXT NOT NULL,
+      "applied_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP
+    )`);
+  });
   const known = new Set(migrations.map((m) => m.name));
   const { rows: recorded } = await db.sql.query<{ name: string }>(`SELECT name FROM "_pql_migrations"`);
   const unknown = recorded.map((r) => r.name).filter((name) => !known.has(name));

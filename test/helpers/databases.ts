@@ -70,6 +70,8 @@ export interface TestStore {
   db: Database;
   /** Environment that makes the CLI use this same database. */
   env: Record<string, string>;
+  /** Closes this process's connection (idempotent): the embedded database admits one process at a time. */
+  close: () => Promise<void>;
   /** Closes the database (and drops it, for PostgreSQL). */
   dispose: () => Promise<void>;
 }
@@ -80,11 +82,13 @@ export async function createTestStore(engine: EngineName): Promise<TestStore> {
     const { url, drop } = await createPostgresDatabase();
     const db = await openDatabase({ databaseUrl: url, dataDir: tempDir() });
     await migrate(db);
+    const close = once(() => db.close());
     return {
       db,
       env: { DATABASE_URL: url },
+      close,
       dispose: async () => {
-        await db.close();
+        await close();
         await drop();
       },
     };
@@ -92,12 +96,22 @@ export async function createTestStore(engine: EngineName): Promise<TestStore> {
   const dataDir = tempDir();
   const db = await openDatabase({ databaseUrl: undefined, dataDir });
   await migrate(db);
+  const close = once(() => db.close());
   return {
     db,
     env: { PQL_DATA_DIR: dataDir },
+    close,
     dispose: async () => {
-      await db.close();
+      await close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => {
+    done ??= fn();
+    return done;
   };
 }
