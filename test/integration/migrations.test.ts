@@ -136,7 +136,7 @@ describe("the migrator", () => {
       const results = await Promise.all(dbs.map((db) => migrate(db)));
       const applied = results.flatMap((r) => r.applied);
       expect(applied).toEqual(readMigrations().map((m) => m.name));
-      const { rows } = await dbs[0]!.sql.query<{ n: number }>(
+      const { rows } = await (dbs[0] as Database).sql.query<{ n: number }>(
         "SELECT count(*)::int AS n FROM _pql_migrations",
       );
       expect(rows[0]?.n).toBe(readMigrations().length);

@@ -78,7 +78,7 @@ describe("the Segment HTTP Tracking API, over real HTTP", () => {
       properties: { blob: "y".repeat(33 * 1024) },
     });
     expect(big.status).toBe(400);
-    expect((await big.json()).error).toMatch(/over the 32 KB limit/);
+    expect(((await big.json()) as { error: string }).error).toMatch(/over the 32 KB limit/);
     const batch = Array.from({ length: 20 }, (_, i) => ({
       type: "track",
       userId: "u1",
