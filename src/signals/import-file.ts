@@ -52,8 +52,12 @@ export async function importFile(file: string, options: ImportOptions): Promise<
       options.onProgress({ bytesRead: stream.bytesRead, totalBytes });
     }
   };
-  const accept = async (line: number, value: unknown, byteLength: number) => {
-    const result = parseSegmentMessage(value, { receivedAt, byteLength });
+  const accept = async (line: number, value: unknown, byteLength: number, text?: string) => {
+    const result = parseSegmentMessage(value, {
+      receivedAt,
+      byteLength,
+      ...(text === undefined ? {} : { text }),
+    });
     if (!result.ok) {
       summary.rejected.push({ line, reason: result.reason });
       return;
@@ -83,7 +87,7 @@ export async function importFile(file: string, options: ImportOptions): Promise<
         summary.rejected.push({ line, reason: `bad JSON: ${(error as Error).message}` });
         continue;
       }
-      await accept(line, value, bytes);
+      await accept(line, value, bytes, text);
     }
   } else {
     const parser = stream.pipe(

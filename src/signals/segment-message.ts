@@ -23,6 +23,8 @@ export interface SegmentMessage {
   timestamp: Date;
   /** The message as received (with its messageId, derived when it had none). */
   payload: Record<string, unknown>;
+  /** `payload` as JSON text when the caller had it and nothing was added: spares a re-serialisation. */
+  payloadJson?: string;
 }
 
 export type ParseResult = { ok: true; message: SegmentMessage } | { ok: false; reason: string };
@@ -35,7 +37,7 @@ const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|
  */
 export function parseSegmentMessage(
   value: unknown,
-  options: { receivedAt: Date; byteLength?: number; type?: MessageType },
+  options: { receivedAt: Date; byteLength?: number; type?: MessageType; text?: string },
 ): ParseResult {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     return fail("not a JSON object");
@@ -108,10 +110,19 @@ export function parseSegmentMessage(
     messageId = `pqlr-${createHash("sha256").update(JSON.stringify(payload)).digest("hex").slice(0, 32)}`;
     payload.messageId = messageId;
   }
-  return {
-    ok: true,
-    message: { messageId, type: messageType, userId, anonymousId, accountId, event, timestamp, payload },
+  const message: SegmentMessage = {
+    messageId,
+    type: messageType,
+    userId,
+    anonymousId,
+    accountId,
+    event,
+    timestamp,
+    payload,
   };
+  if (options.text !== undefined && raw.type === messageType && raw.messageId === messageId)
+    message.payloadJson = options.text;
+  return { ok: true, message };
 }
 
 /** ISO-8601 (date, or date and time; no zone means UTC). */

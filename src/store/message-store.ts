@@ -57,8 +57,6 @@ interface Batch {
   accounts: AccountRow[];
   users: UserRow[];
   links: { previous_id: string; user_id: string; created_at: string }[];
-  /** Messages that arrived without an account. */
-  unresolved: string[];
   /** Users whose account this batch set. */
   grouped: string[];
   /** anonymousIds this batch aliased. */
@@ -71,7 +69,6 @@ function foldBatch(messages: readonly SegmentMessage[]): Batch {
   const accounts = new Map<string, AccountRow>();
   const users = new Map<string, UserRow>();
   const links = new Map<string, { previous_id: string; user_id: string; created_at: string }>();
-  const unresolved: string[] = [];
   for (const m of sorted) {
     const at = m.timestamp.toISOString();
     if (m.accountId) {
@@ -89,8 +86,6 @@ function foldBatch(messages: readonly SegmentMessage[]): Batch {
         account.traits_at = at;
       }
       accounts.set(m.accountId, account);
-    } else if (m.type !== "alias") {
-      unresolved.push(m.messageId);
     }
     if (m.userId) {
       const user = users.get(m.userId) ?? {
@@ -128,7 +123,6 @@ function foldBatch(messages: readonly SegmentMessage[]): Batch {
     accounts: [...accounts.values()],
     users: [...users.values()],
     links: [...links.values()],
-    unresolved,
     grouped: [...users.values()].filter((u) => u.account_id).map((u) => u.id),
     aliased: [...links.keys()],
   };
@@ -225,40 +219,44 @@ async function upsertLinks(tx: SqlClient, rows: Batch["links"]): Promise<void> {
   );
 }
 
+/**
+ * Inserts the messages that are new. A message without an account takes its user's (or, for an
+ * anonymous one, its aliased user's) account right here, as users were upserted just before.
+ */
 async function insertMessages(tx: SqlClient, messages: SegmentMessage[]): Promise<number> {
   const receivedAt = new Date().toISOString();
-  const rows = messages.map((m) => ({
-    message_id: m.messageId,
-    type: m.type,
-    user_id: m.userId,
-    anonymous_id: m.anonymousId,
-    account_id: m.accountId,
-    event: m.event,
-    timestamp: m.timestamp.toISOString(),
-    payload: m.payload,
-  }));
+  // One JSON document for the batch; payloads already held as text are spliced in, not re-serialised.
+  const rows = messages.map((m) => {
+    const head = JSON.stringify({
+      message_id: m.messageId,
+      type: m.type,
+      user_id: m.userId,
+      anonymous_id: m.anonymousId,
+      account_id: m.accountId,
+      event: m.event,
+      timestamp: m.timestamp.toISOString(),
+    });
+    return `${head.slice(0, -1)},"payload":${m.payloadJson ?? JSON.stringify(m.payload)}}`;
+  });
   const { rowCount } = await tx.query(
     `INSERT INTO messages (message_id, type, user_id, anonymous_id, account_id, event, timestamp, received_at, payload)
-    SELECT r.message_id, r.type, r.user_id, r.anonymous_id, r.account_id, r.event, r.timestamp, $2::timestamptz, r.payload
+    SELECT r.message_id, r.type, r.user_id, r.anonymous_id,
+      COALESCE(r.account_id, CASE WHEN r.type <> 'alias' THEN (SELECT u.account_id FROM users u
+        WHERE u.id = COALESCE(r.user_id, (SELECT l.user_id FROM identity_links l WHERE l.previous_id = r.anonymous_id))) END),
+      r.event, r.timestamp, $2::timestamptz, r.payload
     FROM jsonb_to_recordset($1::jsonb) AS r(message_id text, type text, user_id text, anonymous_id text,
       account_id text, event text, timestamp timestamptz, payload jsonb)
     ON CONFLICT (message_id) DO NOTHING`,
-    [JSON.stringify(rows), receivedAt],
+    [`[${rows.join(",")}]`, receivedAt],
   );
   return rowCount;
 }
 
-/** Gives messages without context.groupId the account of their (possibly aliased) user. */
+/**
+ * Gives earlier messages their account once it is known: those of users whose first group call
+ * is in this batch, and those of anonymousIds this batch aliased to a user.
+ */
 async function resolveAccounts(tx: SqlClient, batch: Batch): Promise<void> {
-  if (batch.unresolved.length > 0) {
-    await tx.query(
-      `UPDATE messages m SET account_id = u.account_id
-      FROM users u
-      WHERE m.message_id = ANY($1::text[]) AND m.account_id IS NULL AND u.account_id IS NOT NULL
-        AND u.id = COALESCE(m.user_id, (SELECT l.user_id FROM identity_links l WHERE l.previous_id = m.anonymous_id))`,
-      [batch.unresolved],
-    );
-  }
   if (batch.grouped.length > 0) {
     await tx.query(
       `UPDATE messages m SET account_id = u.account_id

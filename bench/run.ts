@@ -1,0 +1,303 @@
+/**
+ * `npm run bench`: import throughput against the physical floor, on both engines.
+ *
+ * For each engine (PostgreSQL at 127.0.0.1:5432 when reachable, and the embedded default):
+ *  - `pql-router import` of a generated world of ~BENCH_EVENTS messages (default 1M), run as the
+ *    real CLI in a child process into a fresh database: events per second and peak RSS;
+ *  - the same import of the first quarter of the file: peak RSS again (flat in file size?);
+ *  - a raw COPY of the same rows into the same (fresh, migrated) messages table on the same
+ *    engine in the same run: the physical floor, and our ratio to it.
+ * Prints a table, then one JSON line. Figures, never pass/fail.
+ */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import fs from "node:fs";
+import path from "node:path";
+import readline from "node:readline";
+import { pipeline } from "node:stream/promises";
+import { fileURLToPath } from "node:url";
+import { PGlite } from "@electric-sql/pglite";
+import pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import { table } from "../src/cli/output.ts";
+import { generateWorld } from "../src/sample/generate-world.ts";
+import { parseSegmentMessage } from "../src/signals/segment-message.ts";
+import { openDatabase } from "../src/store/database.ts";
+import { migrate } from "../src/store/migrate.ts";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const OUT = path.join(ROOT, "bench", "out");
+const TARGET = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const PG_ADMIN = process.env.PQL_TEST_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+const COPY_COLUMNS =
+  "message_id, type, user_id, anonymous_id, account_id, event, timestamp, received_at, payload";
+
+fs.mkdirSync(OUT, { recursive: true });
+
+async function world(): Promise<{ file: string; messages: number }> {
+  const accounts = Math.max(10, Math.round(TARGET / 67));
+  const file = path.join(OUT, `world-${accounts}.ndjson`);
+  const meta = `${file}.json`;
+  if (fs.existsSync(meta)) return JSON.parse(fs.readFileSync(meta, "utf8"));
+  process.stderr.write(`generating ${accounts} accounts...\n`);
+  const summary = await generateWorld({
+    accounts,
+    days: 30,
+    seed: 2026,
+    end: new Date("2026-11-01T00:00:00Z"),
+    out: file,
+  });
+  const result = { file, messages: summary.messages };
+  fs.writeFileSync(meta, JSON.stringify(result));
+  return result;
+}
+
+async function head(file: string, lines: number): Promise<string> {
+  const out = `${file}.head-${lines}`;
+  if (fs.existsSync(out)) return out;
+  const w = fs.createWriteStream(out);
+  let n = 0;
+  for await (const line of readline.createInterface({ input: fs.createReadStream(file) })) {
+    if (n++ >= lines) break;
+    w.write(`${line}\n`);
+  }
+  w.end();
+  await once(w, "finish");
+  return out;
+}
+
+/** The same rows the import stores, as COPY CSV (prepared untimed). */
+async function copyFile(file: string): Promise<string> {
+  const out = `${file}.copy.csv`;
+  if (fs.existsSync(out)) return out;
+  const w = fs.createWriteStream(out);
+  const receivedAt = new Date().toISOString();
+  const csv = (v: string | null) => (v === null ? "" : `"${v.replaceAll('"', '""')}"`);
+  for await (const line of readline.createInterface({ input: fs.createReadStream(file) })) {
+    const parsed = parseSegmentMessage(JSON.parse(line), { receivedAt: new Date(receivedAt) });
+    if (!parsed.ok) continue;
+    const m = parsed.message;
+    const row = [
+      m.messageId,
+      m.type,
+      m.userId,
+      m.anonymousId,
+      m.accountId,
+      m.event,
+      m.timestamp.toISOString(),
+      receivedAt,
+      JSON.stringify(m.payload),
+    ];
+    if (!w.write(`${row.map(csv).join(",")}\n`)) await once(w, "drain");
+  }
+  w.end();
+  await once(w, "finish");
+  return out;
+}
+
+async function freshPostgres(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `pqlr_bench_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(PG_ADMIN);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: PG_ADMIN });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+type Engine = "postgres" | "embedded";
+
+/** A fresh database on `engine`: its env for the CLI, and cleanup. */
+async function fresh(
+  engine: Engine,
+): Promise<{
+  env: Record<string, string>;
+  settings: { databaseUrl: string | undefined; dataDir: string };
+  drop: () => Promise<void>;
+}> {
+  const dataDir = fs.mkdtempSync(path.join(OUT, "db-"));
+  if (engine === "postgres") {
+    const { url, drop } = await freshPostgres();
+    return {
+      env: { DATABASE_URL: url, PQL_DATA_DIR: dataDir },
+      settings: { databaseUrl: url, dataDir },
+      drop: async () => {
+        await drop();
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  }
+  return {
+    env: { DATABASE_URL: "", PQL_DATA_DIR: dataDir },
+    settings: { databaseUrl: undefined, dataDir },
+    drop: async () => fs.rmSync(dataDir, { recursive: true, force: true }),
+  };
+}
+
+/** Runs the real CLI import; returns seconds (import only: the database is migrated first), peak RSS and its summary. */
+async function cliImport(
+  engine: Engine,
+  file: string,
+): Promise<{ seconds: number; rssMb: number; accepted: number }> {
+  const db = await fresh(engine);
+  try {
+    const opened = await openDatabase(db.settings);
+    await migrate(opened);
+    await opened.close();
+    const started = process.hrtime.bigint();
+    const { stdout, stderr, code } = await new Promise<{
+      stdout: string;
+      stderr: string;
+      code: number | null;
+    }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [
+          "--import",
+          path.join(ROOT, "bench/report-rss.js"),
+          path.join(ROOT, "bin/pql-router.js"),
+          "import",
+          file,
+          "--json",
+        ],
+        {
+          cwd: ROOT,
+          env: { ...process.env, ...db.env, LOG_LEVEL: "warn" },
+        },
+      );
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (d) => {
+        out += d;
+      });
+      child.stderr.on("data", (d) => {
+        err += d;
+      });
+      child.on("close", (c) => resolve({ stdout: out, stderr: err, code: c }));
+    });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (code !== 0) throw new Error(`import failed on ${engine}: ${stderr}`);
+    const summary = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}");
+    const rss = Number(/BENCH_MAX_RSS_KB=(\d+)/.exec(stderr)?.[1] ?? 0);
+    return { seconds, rssMb: rss / 1024, accepted: summary.accepted };
+  } finally {
+    await db.drop();
+  }
+}
+
+/** The floor: COPY of the same rows into the same migrated table, same engine. */
+async function copyFloor(engine: Engine, csvFile: string): Promise<{ seconds: number; rows: number }> {
+  const db = await fresh(engine);
+  try {
+    const opened = await openDatabase(db.settings);
+    await migrate(opened);
+    let seconds: number;
+    if (engine === "postgres") {
+      await opened.close();
+      const client = new pg.Client({ connectionString: db.settings.databaseUrl });
+      await client.connect();
+      const started = process.hrtime.bigint();
+      await pipeline(
+        fs.createReadStream(csvFile),
+        client.query(copyFrom(`COPY messages (${COPY_COLUMNS}) FROM STDIN WITH (FORMAT csv)`)),
+      );
+      seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      await client.end();
+    } else {
+      // The embedded engine's COPY reads a blob (PGlite has no client-side stream).
+      await opened.close();
+      const blob = new Blob([fs.readFileSync(csvFile)]);
+      const lite = await PGlite.create(path.join(db.settings.dataDir, "pgdata"));
+      const started = process.hrtime.bigint();
+      await lite.query(`COPY messages (${COPY_COLUMNS}) FROM '/dev/blob' WITH (FORMAT csv)`, [], { blob });
+      seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      await lite.close();
+    }
+    const check = await openDatabase(db.settings);
+    const { rows } = await check.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM messages");
+    await check.close();
+    return { seconds, rows: rows[0]?.n ?? 0 };
+  } finally {
+    await db.drop();
+  }
+}
+
+async function pgReachable(): Promise<boolean> {
+  const c = new pg.Client({ connectionString: PG_ADMIN, connectionTimeoutMillis: 3000 });
+  try {
+    await c.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+const { file, messages } = await world();
+const quarter = await head(file, Math.floor(messages / 4));
+const csvFile = await copyFile(file);
+const engines: Engine[] = (await pgReachable()) ? ["postgres", "embedded"] : ["embedded"];
+const results = [];
+for (const engine of engines) {
+  process.stderr.write(`${engine}: import of ${messages} messages...\n`);
+  const full = await cliImport(engine, file);
+  process.stderr.write(`${engine}: import of the first quarter...\n`);
+  const small = await cliImport(engine, quarter);
+  process.stderr.write(`${engine}: COPY floor...\n`);
+  const floor = await copyFloor(engine, csvFile);
+  const importRate = full.accepted / full.seconds;
+  const copyRate = floor.rows / floor.seconds;
+  results.push({
+    engine,
+    events: full.accepted,
+    importSeconds: round(full.seconds),
+    importEventsPerSecond: Math.round(importRate),
+    copySeconds: round(floor.seconds),
+    copyRowsPerSecond: Math.round(copyRate),
+    ratioToCopy: round(importRate / copyRate),
+    peakRssMbQuarterFile: Math.round(small.rssMb),
+    peakRssMbFullFile: Math.round(full.rssMb),
+  });
+}
+console.log(
+  table(
+    [
+      "engine",
+      "events",
+      "import s",
+      "import ev/s",
+      "COPY s",
+      "COPY rows/s",
+      "import/COPY",
+      "peak RSS 1/4 file",
+      "peak RSS full file",
+    ],
+    results.map((r) => [
+      r.engine,
+      r.events,
+      r.importSeconds,
+      r.importEventsPerSecond,
+      r.copySeconds,
+      r.copyRowsPerSecond,
+      `${r.ratioToCopy}x`,
+      `${r.peakRssMbQuarterFile} MB`,
+      `${r.peakRssMbFullFile} MB`,
+    ]),
+    { align: ["left", "right", "right", "right", "right", "right", "right", "right", "right"] },
+  ),
+);
+console.log(JSON.stringify({ benchmark: "import", messages, results }));
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
