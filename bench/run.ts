@@ -117,9 +117,7 @@ async function freshPostgres(): Promise<{ url: string; drop: () => Promise<void>
 type Engine = "postgres" | "embedded";
 
 /** A fresh database on `engine`: its env for the CLI, and cleanup. */
-async function fresh(
-  engine: Engine,
-): Promise<{
+async function fresh(engine: Engine): Promise<{
   env: Record<string, string>;
   settings: { databaseUrl: string | undefined; dataDir: string };
   drop: () => Promise<void>;

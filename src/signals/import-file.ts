@@ -16,14 +16,18 @@ export interface ImportOptions {
   store: (messages: SegmentMessage[]) => Promise<StoreResult>;
   format?: "ndjson" | "csv";
   batchSize?: number;
+  /** Batches handed to `store` before the oldest is written (so the next is prepared meanwhile). */
+  concurrency?: number;
+  /** Runs once every batch is stored (e.g. a sweep that attributes late-resolved messages). */
+  finish?: () => Promise<void>;
   receivedAt?: Date;
   onProgress?: (progress: { bytesRead: number; totalBytes: number }) => void;
 }
 
 /**
  * Streams an NDJSON (one Segment message a line) or CSV file into the store. Memory stays flat
- * in file size: lines are parsed as they are read and written in batches, at most one batch
- * waiting on the database while the next is parsed. A bad line is rejected with its physical
+ * in file size: lines are parsed as they are read and written in batches, at most `concurrency`
+ * batches waiting on the database while the next is parsed. A bad line is rejected with its physical
  * line number (counted from 1, blank lines included) and every valid line is still stored.
  */
 export async function importFile(file: string, options: ImportOptions): Promise<ImportSummary> {
@@ -35,18 +39,25 @@ export async function importFile(file: string, options: ImportOptions): Promise<
   const stream = fs.createReadStream(file, { highWaterMark: 1 << 20 });
 
   let batch: SegmentMessage[] = [];
-  let inFlight: Promise<void> = Promise.resolve();
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
   let lastProgress = 0;
   const flush = async () => {
     const messages = batch;
     batch = [];
-    await inFlight;
-    inFlight = options.store(messages).then((result) => {
-      summary.accepted += result.accepted;
-      summary.duplicates += result.duplicates;
-    });
-    // Surface a failed write at the next flush rather than as an unhandled rejection.
-    inFlight.catch(() => {});
+    while (inFlight.size >= (options.concurrency ?? 2)) await Promise.race(inFlight);
+    if (failure) throw failure;
+    const write: Promise<void> = options
+      .store(messages)
+      .then((result) => {
+        summary.accepted += result.accepted;
+        summary.duplicates += result.duplicates;
+      })
+      .catch((error: unknown) => {
+        failure ??= error;
+      })
+      .finally(() => inFlight.delete(write));
+    inFlight.add(write);
     if (options.onProgress && Date.now() - lastProgress > 100) {
       lastProgress = Date.now();
       options.onProgress({ bytesRead: stream.bytesRead, totalBytes });
@@ -117,7 +128,9 @@ export async function importFile(file: string, options: ImportOptions): Promise<
     }
   }
   if (batch.length > 0) await flush();
-  await inFlight;
+  await Promise.all(inFlight);
+  if (failure) throw failure;
+  await options.finish?.();
   options.onProgress?.({ bytesRead: totalBytes, totalBytes });
   return summary;
 }

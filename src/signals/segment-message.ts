@@ -104,7 +104,9 @@ export function parseSegmentMessage(
 
   let messageId = identifier(raw.messageId);
   if (messageId === undefined) return fail(`messageId must be a string, got ${describe(raw.messageId)}`);
-  const payload: Record<string, unknown> = { ...raw, type: messageType };
+  // The message itself is the payload unless something must be added to it.
+  const complete = raw.type === messageType && messageId !== null;
+  const payload: Record<string, unknown> = complete ? raw : { ...raw, type: messageType };
   if (messageId === null) {
     // No messageId: derive one from the content so that sending the same message twice stores it once.
     messageId = `pqlr-${createHash("sha256").update(JSON.stringify(payload)).digest("hex").slice(0, 32)}`;

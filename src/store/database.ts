@@ -1,8 +1,11 @@
 import fs from "node:fs";
 import path from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { redactUrl } from "../config/settings.ts";
 import { StoreError } from "../errors.ts";
@@ -17,6 +20,8 @@ export interface SqlClient {
   ): Promise<{ rows: R[]; rowCount: number }>;
   /** Runs a script of several statements (no parameters). */
   exec(script: string): Promise<void>;
+  /** Loads rows in COPY text format (tab-separated, \N for null): the fastest way in. */
+  copyText(target: string, data: string): Promise<void>;
 }
 
 export type Engine = "embedded" | "postgres";
@@ -63,6 +68,9 @@ async function openPostgres(url: string): Promise<Database> {
     });
   }
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const copyText = async (client: pg.PoolClient, target: string, data: string) => {
+    await pipeline(Readable.from([data]), client.query(copyFrom(`COPY ${target} FROM STDIN`)));
+  };
   const wrap = (q: pg.Pool | pg.PoolClient): SqlClient => ({
     async query<R>(text: string, params?: unknown[]) {
       const result = await q.query(text, params);
@@ -70,6 +78,18 @@ async function openPostgres(url: string): Promise<Database> {
     },
     async exec(script: string) {
       await q.query(script);
+    },
+    async copyText(target: string, data: string) {
+      if (q instanceof pg.Pool) {
+        const client = await q.connect();
+        try {
+          await copyText(client, target, data);
+        } finally {
+          client.release();
+        }
+      } else {
+        await copyText(q, target, data);
+      }
     },
   });
   return {
@@ -121,6 +141,10 @@ async function openEmbedded(dataDir: string): Promise<Database> {
     },
     async exec(script: string) {
       await q.exec(script);
+    },
+    async copyText(target: string, data: string) {
+      // The embedded engine reads COPY data from a blob rather than a client stream.
+      await q.query(`COPY ${target} FROM '/dev/blob'`, [], { blob: new Blob([data]) });
     },
   });
   return {

@@ -18,18 +18,31 @@ export interface StoreResult {
  *  - track/page/screen calls without context.groupId get the account of their user (or of the
  *    user their anonymousId is aliased to), now or when that user's first group call arrives.
  */
-export async function storeMessages(db: Database, messages: readonly SegmentMessage[]): Promise<StoreResult> {
-  if (messages.length === 0) return { accepted: 0, duplicates: 0 };
+export function storeMessages(db: Database, messages: readonly SegmentMessage[]): Promise<StoreResult> {
+  if (messages.length === 0) return Promise.resolve({ accepted: 0, duplicates: 0 });
+  // Prepared now, written in turn: the next batch is folded while the database writes this one,
+  // and writes of one database never contend with each other.
   const batch = foldBatch(messages);
-  const accepted = await db.transaction(async (tx) => {
+  const previous = writeQueues.get(db) ?? Promise.resolve();
+  const write = previous.then(
+    () => writeBatch(db, batch),
+    () => writeBatch(db, batch),
+  );
+  writeQueues.set(db, write);
+  return write.then((accepted) => ({ accepted, duplicates: messages.length - accepted }));
+}
+
+const writeQueues = new WeakMap<Database, Promise<unknown>>();
+
+function writeBatch(db: Database, batch: Batch): Promise<number> {
+  return db.transaction(async (tx) => {
     if (batch.accounts.length > 0) await upsertAccounts(tx, batch.accounts);
     if (batch.users.length > 0) await upsertUsers(tx, batch.users);
     if (batch.links.length > 0) await upsertLinks(tx, batch.links);
-    const inserted = await insertMessages(tx, batch.messages);
+    const inserted = await insertMessages(tx, batch);
     await resolveAccounts(tx, batch);
     return inserted;
   });
-  return { accepted, duplicates: messages.length - accepted };
 }
 
 interface AccountRow {
@@ -53,7 +66,9 @@ interface UserRow {
 }
 
 interface Batch {
-  messages: SegmentMessage[];
+  size: number;
+  /** The messages in COPY text format, for the staging table. */
+  copyData: string;
   accounts: AccountRow[];
   users: UserRow[];
   links: { previous_id: string; user_id: string; created_at: string }[];
@@ -118,11 +133,15 @@ function foldBatch(messages: readonly SegmentMessage[]): Batch {
   for (const user of users.values()) {
     if (user.traits) Object.assign(user, userFields(user.traits));
   }
+  // Rows in key order: concurrent batches then lock shared rows in the same order (no deadlock).
+  const byId = <T extends { id: string }>(rows: Iterable<T>) =>
+    [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return {
-    messages: [...messages],
-    accounts: [...accounts.values()],
-    users: [...users.values()],
-    links: [...links.values()],
+    size: messages.length,
+    copyData: copyData(messages),
+    accounts: byId(accounts.values()),
+    users: byId(users.values()),
+    links: [...links.values()].sort((a, b) => (a.previous_id < b.previous_id ? -1 : 1)),
     grouped: [...users.values()].filter((u) => u.account_id).map((u) => u.id),
     aliased: [...links.keys()],
   };
@@ -219,37 +238,50 @@ async function upsertLinks(tx: SqlClient, rows: Batch["links"]): Promise<void> {
   );
 }
 
+const STAGING = `CREATE TEMP TABLE IF NOT EXISTS pql_staged_messages (
+  message_id text, type text, user_id text, anonymous_id text, account_id text, event text,
+  timestamp timestamptz, payload jsonb
+) ON COMMIT DELETE ROWS`;
+
 /**
- * Inserts the messages that are new. A message without an account takes its user's (or, for an
- * anonymous one, its aliased user's) account right here, as users were upserted just before.
+ * Inserts the messages that are new: COPY into a session-local staging table (no indexes, no
+ * WAL), then one INSERT ... SELECT that skips known messageIds. A message without an account
+ * takes its user's (or, for an anonymous one, its aliased user's) account right here, as users
+ * were upserted just before.
  */
-async function insertMessages(tx: SqlClient, messages: SegmentMessage[]): Promise<number> {
-  const receivedAt = new Date().toISOString();
-  // One JSON document for the batch; payloads already held as text are spliced in, not re-serialised.
-  const rows = messages.map((m) => {
-    const head = JSON.stringify({
-      message_id: m.messageId,
-      type: m.type,
-      user_id: m.userId,
-      anonymous_id: m.anonymousId,
-      account_id: m.accountId,
-      event: m.event,
-      timestamp: m.timestamp.toISOString(),
-    });
-    return `${head.slice(0, -1)},"payload":${m.payloadJson ?? JSON.stringify(m.payload)}}`;
-  });
+async function insertMessages(tx: SqlClient, batch: Batch): Promise<number> {
+  await tx.exec(STAGING);
+  await tx.copyText("pql_staged_messages", batch.copyData);
   const { rowCount } = await tx.query(
     `INSERT INTO messages (message_id, type, user_id, anonymous_id, account_id, event, timestamp, received_at, payload)
     SELECT r.message_id, r.type, r.user_id, r.anonymous_id,
       COALESCE(r.account_id, CASE WHEN r.type <> 'alias' THEN (SELECT u.account_id FROM users u
         WHERE u.id = COALESCE(r.user_id, (SELECT l.user_id FROM identity_links l WHERE l.previous_id = r.anonymous_id))) END),
-      r.event, r.timestamp, $2::timestamptz, r.payload
-    FROM jsonb_to_recordset($1::jsonb) AS r(message_id text, type text, user_id text, anonymous_id text,
-      account_id text, event text, timestamp timestamptz, payload jsonb)
+      r.event, r.timestamp, $1::timestamptz, r.payload
+    FROM pql_staged_messages r
     ON CONFLICT (message_id) DO NOTHING`,
-    [`[${rows.join(",")}]`, receivedAt],
+    [new Date().toISOString()],
   );
   return rowCount;
+}
+
+const COPY_SPECIALS = /[\\\t\n\r]/;
+const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+
+function copyData(messages: readonly SegmentMessage[]): string {
+  let data = "";
+  for (const m of messages) {
+    // Payloads already held as text are passed through, not re-serialised.
+    const payload = copyField(m.payloadJson ?? JSON.stringify(m.payload));
+    data += `${copyField(m.messageId)}\t${m.type}\t${copyField(m.userId)}\t${copyField(m.anonymousId)}\t${copyField(m.accountId)}\t${copyField(m.event)}\t${m.timestamp.toISOString()}\t${payload}\n`;
+  }
+  return data;
+}
+
+/** A COPY text-format field: null is \N; backslash, tab and line breaks escaped (most values have none). */
+function copyField(value: string | null): string {
+  if (value === null) return "\\N";
+  return COPY_SPECIALS.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c] as string) : value;
 }
 
 /**
@@ -275,4 +307,19 @@ async function resolveAccounts(tx: SqlClient, batch: Batch): Promise<void> {
       [aliased],
     );
   }
+}
+
+/**
+ * Attributes every stored message still without an account whose user (or aliased user) now has
+ * one. Batches written concurrently can miss each other's uncommitted group or alias calls; this
+ * sweep, run after an import, settles them.
+ */
+export async function attributeMessages(db: Database): Promise<number> {
+  const { rowCount } = await db.sql.query(
+    `UPDATE messages m SET account_id = u.account_id
+    FROM users u
+    WHERE m.account_id IS NULL AND m.type <> 'alias' AND u.account_id IS NOT NULL
+      AND u.id = COALESCE(m.user_id, (SELECT l.user_id FROM identity_links l WHERE l.previous_id = m.anonymous_id))`,
+  );
+  return rowCount;
 }
