@@ -18,8 +18,6 @@ export interface ImportOptions {
   batchSize?: number;
   /** Batches handed to `store` before the oldest is written (so the next is prepared meanwhile). */
   concurrency?: number;
-  /** Runs once every batch is stored (e.g. a sweep that attributes late-resolved messages). */
-  finish?: () => Promise<void>;
   receivedAt?: Date;
   onProgress?: (progress: { bytesRead: number; totalBytes: number }) => void;
 }
@@ -36,7 +34,7 @@ export async function importFile(file: string, options: ImportOptions): Promise<
   const receivedAt = options.receivedAt ?? new Date();
   const totalBytes = fs.statSync(file).size;
   const summary: ImportSummary = { accepted: 0, duplicates: 0, rejected: [] };
-  const stream = fs.createReadStream(file, { highWaterMark: 1 << 20 });
+  const stream = fs.createReadStream(file, { highWaterMark: 1 << 16 });
 
   let batch: SegmentMessage[] = [];
   const inFlight = new Set<Promise<void>>();
@@ -130,7 +128,6 @@ export async function importFile(file: string, options: ImportOptions): Promise<
   if (batch.length > 0) await flush();
   await Promise.all(inFlight);
   if (failure) throw failure;
-  await options.finish?.();
   options.onProgress?.({ bytesRead: totalBytes, totalBytes });
   return summary;
 }

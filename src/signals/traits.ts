@@ -72,7 +72,8 @@ function text(value: unknown): string | undefined {
 }
 
 function number(value: unknown): number | undefined {
-  const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  // "1,200" and "1 200" are how people type numbers into a CRM.
+  const n = typeof value === "string" && value.trim() !== "" ? Number(value.replace(/[,\s_]/g, "")) : value;
   return typeof n === "number" && Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 

@@ -11,7 +11,9 @@ export interface StoreResult {
 
 /**
  * Stores one batch of valid messages in one transaction, set-based: every row of a kind goes
- * in one statement (the batch travels as one JSON document, unpacked by jsonb_to_recordset).
+ * in one statement. New messages are found by one index lookup and COPYed straight into the
+ * table (the fastest way in); if a concurrent writer stores one of them first, the unique index
+ * refuses the COPY and the batch is retried, now seeing it as a duplicate.
  * Side effects are idempotent, so a batch that was stored before (a re-import) changes nothing:
  *  - accounts and users are upserted, traits merged newest-wins by message timestamp;
  *  - a user's latest `group` call sets its account; an `alias` links an anonymousId to a user;
@@ -21,7 +23,7 @@ export interface StoreResult {
 export function storeMessages(db: Database, messages: readonly SegmentMessage[]): Promise<StoreResult> {
   if (messages.length === 0) return Promise.resolve({ accepted: 0, duplicates: 0 });
   // Prepared now, written in turn: the next batch is folded while the database writes this one,
-  // and writes of one database never contend with each other.
+  // and writes through one Database never contend with each other.
   const batch = foldBatch(messages);
   const previous = writeQueues.get(db) ?? Promise.resolve();
   const write = previous.then(
@@ -33,16 +35,23 @@ export function storeMessages(db: Database, messages: readonly SegmentMessage[])
 }
 
 const writeQueues = new WeakMap<Database, Promise<unknown>>();
+const UNIQUE_VIOLATION = "23505";
 
-function writeBatch(db: Database, batch: Batch): Promise<number> {
-  return db.transaction(async (tx) => {
-    if (batch.accounts.length > 0) await upsertAccounts(tx, batch.accounts);
-    if (batch.users.length > 0) await upsertUsers(tx, batch.users);
-    if (batch.links.length > 0) await upsertLinks(tx, batch.links);
-    const inserted = await insertMessages(tx, batch);
-    await resolveAccounts(tx, batch);
-    return inserted;
-  });
+async function writeBatch(db: Database, batch: Batch, attempt = 1): Promise<number> {
+  try {
+    return await db.transaction(async (tx) => {
+      if (batch.accounts.length > 0) await upsertAccounts(tx, batch.accounts);
+      if (batch.users.length > 0) await upsertUsers(tx, batch.users);
+      if (batch.links.length > 0) await upsertLinks(tx, batch.links);
+      const inserted = await insertMessages(tx, batch.messages);
+      await resolveAccounts(tx, batch);
+      return inserted;
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code === UNIQUE_VIOLATION && attempt < 5)
+      return writeBatch(db, batch, attempt + 1);
+    throw error;
+  }
 }
 
 interface AccountRow {
@@ -66,9 +75,8 @@ interface UserRow {
 }
 
 interface Batch {
-  size: number;
-  /** The messages in COPY text format, for the staging table. */
-  copyData: string;
+  /** The batch's messages, each messageId once (the first occurrence). */
+  messages: SegmentMessage[];
   accounts: AccountRow[];
   users: UserRow[];
   links: { previous_id: string; user_id: string; created_at: string }[];
@@ -136,9 +144,9 @@ function foldBatch(messages: readonly SegmentMessage[]): Batch {
   // Rows in key order: concurrent batches then lock shared rows in the same order (no deadlock).
   const byId = <T extends { id: string }>(rows: Iterable<T>) =>
     [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const seen = new Set<string>();
   return {
-    size: messages.length,
-    copyData: copyData(messages),
+    messages: messages.filter((m) => !seen.has(m.messageId) && seen.add(m.messageId)),
     accounts: byId(accounts.values()),
     users: byId(users.values()),
     links: [...links.values()].sort((a, b) => (a.previous_id < b.previous_id ? -1 : 1)),
@@ -238,45 +246,65 @@ async function upsertLinks(tx: SqlClient, rows: Batch["links"]): Promise<void> {
   );
 }
 
-const STAGING = `CREATE TEMP TABLE IF NOT EXISTS pql_staged_messages (
-  message_id text, type text, user_id text, anonymous_id text, account_id text, event text,
-  timestamp timestamptz, payload jsonb
-) ON COMMIT DELETE ROWS`;
-
 /**
- * Inserts the messages that are new: COPY into a session-local staging table (no indexes, no
- * WAL), then one INSERT ... SELECT that skips known messageIds. A message without an account
- * takes its user's (or, for an anonymous one, its aliased user's) account right here, as users
- * were upserted just before.
+ * Inserts the messages not stored yet and returns how many. Those without an account take their
+ * user's (or, for an anonymous one, their aliased user's) account, read after this batch's users
+ * were upserted.
  */
-async function insertMessages(tx: SqlClient, batch: Batch): Promise<number> {
-  await tx.exec(STAGING);
-  await tx.copyText("pql_staged_messages", batch.copyData);
-  const { rowCount } = await tx.query(
-    `INSERT INTO messages (message_id, type, user_id, anonymous_id, account_id, event, timestamp, received_at, payload)
-    SELECT r.message_id, r.type, r.user_id, r.anonymous_id,
-      COALESCE(r.account_id, CASE WHEN r.type <> 'alias' THEN (SELECT u.account_id FROM users u
-        WHERE u.id = COALESCE(r.user_id, (SELECT l.user_id FROM identity_links l WHERE l.previous_id = r.anonymous_id))) END),
-      r.event, r.timestamp, $1::timestamptz, r.payload
-    FROM pql_staged_messages r
-    ON CONFLICT (message_id) DO NOTHING`,
-    [new Date().toISOString()],
+async function insertMessages(tx: SqlClient, messages: SegmentMessage[]): Promise<number> {
+  const { rows: known } = await tx.query<{ message_id: string }>(
+    "SELECT message_id FROM messages WHERE message_id = ANY($1::text[])",
+    [messages.map((m) => m.messageId)],
   );
-  return rowCount;
+  const stored = new Set(known.map((r) => r.message_id));
+  const fresh = stored.size === 0 ? messages : messages.filter((m) => !stored.has(m.messageId));
+  if (fresh.length === 0) return 0;
+  const accounts = await accountsOfUsers(tx, fresh);
+  await tx.copyText(
+    "messages (message_id, type, user_id, anonymous_id, account_id, event, timestamp, received_at, payload)",
+    copyData(fresh, accounts, new Date().toISOString()),
+  );
+  return fresh.length;
+}
+
+/** userId or anonymousId -> account, for the messages that came without one. */
+async function accountsOfUsers(tx: SqlClient, messages: SegmentMessage[]): Promise<Map<string, string>> {
+  const userIds = new Set<string>();
+  const anonymousIds = new Set<string>();
+  for (const m of messages) {
+    if (m.accountId || m.type === "alias") continue;
+    if (m.userId) userIds.add(m.userId);
+    else if (m.anonymousId) anonymousIds.add(m.anonymousId);
+  }
+  if (userIds.size === 0 && anonymousIds.size === 0) return new Map();
+  const { rows } = await tx.query<{ key: string; account_id: string }>(
+    `SELECT u.id AS key, u.account_id FROM users u WHERE u.id = ANY($1::text[]) AND u.account_id IS NOT NULL
+    UNION ALL
+    SELECT l.previous_id, u.account_id FROM identity_links l JOIN users u ON u.id = l.user_id
+    WHERE l.previous_id = ANY($2::text[]) AND u.account_id IS NOT NULL`,
+    [[...userIds], [...anonymousIds]],
+  );
+  return new Map(rows.map((r) => [r.key, r.account_id]));
+}
+
+function copyData(
+  messages: readonly SegmentMessage[],
+  accounts: Map<string, string>,
+  receivedAt: string,
+): string {
+  let data = "";
+  for (const m of messages) {
+    const accountId =
+      m.accountId ?? (m.type === "alias" ? null : (accounts.get(m.userId ?? m.anonymousId ?? "") ?? null));
+    // Payloads already held as text are passed through, not re-serialised.
+    const payload = copyField(m.payloadJson ?? JSON.stringify(m.payload));
+    data += `${copyField(m.messageId)}\t${m.type}\t${copyField(m.userId)}\t${copyField(m.anonymousId)}\t${copyField(accountId)}\t${copyField(m.event)}\t${m.timestamp.toISOString()}\t${receivedAt}\t${payload}\n`;
+  }
+  return data;
 }
 
 const COPY_SPECIALS = /[\\\t\n\r]/;
 const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
-
-function copyData(messages: readonly SegmentMessage[]): string {
-  let data = "";
-  for (const m of messages) {
-    // Payloads already held as text are passed through, not re-serialised.
-    const payload = copyField(m.payloadJson ?? JSON.stringify(m.payload));
-    data += `${copyField(m.messageId)}\t${m.type}\t${copyField(m.userId)}\t${copyField(m.anonymousId)}\t${copyField(m.accountId)}\t${copyField(m.event)}\t${m.timestamp.toISOString()}\t${payload}\n`;
-  }
-  return data;
-}
 
 /** A COPY text-format field: null is \N; backslash, tab and line breaks escaped (most values have none). */
 function copyField(value: string | null): string {
@@ -307,19 +335,4 @@ async function resolveAccounts(tx: SqlClient, batch: Batch): Promise<void> {
       [aliased],
     );
   }
-}
-
-/**
- * Attributes every stored message still without an account whose user (or aliased user) now has
- * one. Batches written concurrently can miss each other's uncommitted group or alias calls; this
- * sweep, run after an import, settles them.
- */
-export async function attributeMessages(db: Database): Promise<number> {
-  const { rowCount } = await db.sql.query(
-    `UPDATE messages m SET account_id = u.account_id
-    FROM users u
-    WHERE m.account_id IS NULL AND m.type <> 'alias' AND u.account_id IS NOT NULL
-      AND u.id = COALESCE(m.user_id, (SELECT l.user_id FROM identity_links l WHERE l.previous_id = m.anonymous_id))`,
-  );
-  return rowCount;
 }

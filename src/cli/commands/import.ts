@@ -3,7 +3,7 @@ import path from "node:path";
 import { UsageError } from "../../errors.ts";
 import { type ImportSummary, importFile } from "../../signals/import-file.ts";
 import type { Database } from "../../store/database.ts";
-import { attributeMessages, storeMessages } from "../../store/message-store.ts";
+import { storeMessages } from "../../store/message-store.ts";
 import type { CliContext, Command } from "../main.ts";
 import { formatNumber, table } from "../output.ts";
 import { createProgress } from "../progress.ts";
@@ -32,9 +32,6 @@ export async function importInto(ctx: CliContext, db: Database, file: string): P
   try {
     return await importFile(file, {
       store: (messages) => storeMessages(db, messages),
-      finish: async () => {
-        await attributeMessages(db);
-      },
       onProgress: ({ bytesRead, totalBytes }) =>
         progress.update(Math.round(bytesRead / 1e5) / 10, Math.round(totalBytes / 1e5) / 10),
     });
