@@ -58,8 +58,6 @@ interface AccountRow {
   id: string;
   traits: Record<string, unknown> | null;
   traits_at: string | null;
-  first_seen_at: string;
-  last_seen_at: string;
   [field: string]: unknown;
 }
 
@@ -69,8 +67,6 @@ interface UserRow {
   traits_at: string | null;
   account_id: string | null;
   account_at: string | null;
-  first_seen_at: string;
-  last_seen_at: string;
   [field: string]: unknown;
 }
 
@@ -99,10 +95,7 @@ function foldBatch(messages: readonly SegmentMessage[]): Batch {
         id: m.accountId,
         traits: null,
         traits_at: null,
-        first_seen_at: at,
-        last_seen_at: at,
       };
-      account.last_seen_at = at;
       if (m.type === "group") {
         const traits = objectOrEmpty(m.payload.traits);
         account.traits = { ...account.traits, ...traits };
@@ -117,10 +110,7 @@ function foldBatch(messages: readonly SegmentMessage[]): Batch {
         traits_at: null,
         account_id: null,
         account_at: null,
-        first_seen_at: at,
-        last_seen_at: at,
       };
-      user.last_seen_at = at;
       if (m.type === "identify") {
         user.traits = { ...user.traits, ...objectOrEmpty(m.payload.traits) };
         user.traits_at = at;
@@ -182,8 +172,6 @@ function newestWins(
     .concat(
       `traits = ${mergedTraits}`,
       `${stamp} = GREATEST(${table}.${stamp}, excluded.${stamp})`,
-      `first_seen_at = LEAST(${table}.first_seen_at, excluded.first_seen_at)`,
-      `last_seen_at = GREATEST(${table}.last_seen_at, excluded.last_seen_at)`,
       `updated_at = CASE WHEN (${mergedTraits}) IS DISTINCT FROM ${table}.traits THEN now() ELSE ${table}.updated_at END`,
     )
     .join(",\n      ");
@@ -205,14 +193,14 @@ async function upsertAccounts(tx: SqlClient, rows: AccountRow[]): Promise<void> 
   // tech_stack is never NULL in the table, so "not sent" is read from the incoming traits.
   const techStackSent = "CASE WHEN excluded.traits ?| $2::text[] THEN excluded.tech_stack END";
   await tx.query(
-    `INSERT INTO accounts AS a (id, ${ACCOUNT_COLUMNS.join(", ")}, traits, traits_at, first_seen_at, last_seen_at)
+    `INSERT INTO accounts AS a (id, ${ACCOUNT_COLUMNS.join(", ")}, traits, traits_at)
     SELECT r.id, r.name, r.domain, r.employees, r.industry, r.region, r.plan, r.seats, r.mrr,
-      COALESCE(r.tech_stack, ARRAY[]::text[]), COALESCE(r.traits, '{}'), r.traits_at, r.first_seen_at, r.last_seen_at
+      COALESCE(r.tech_stack, ARRAY[]::text[]), COALESCE(r.traits, '{}'), r.traits_at
     FROM jsonb_to_recordset($1::jsonb) AS r(id text, name text, domain text, employees int, industry text,
-      region text, plan text, seats int, mrr numeric, tech_stack text[], traits jsonb, traits_at timestamptz,
-      first_seen_at timestamptz, last_seen_at timestamptz)
+      region text, plan text, seats int, mrr numeric, tech_stack text[], traits jsonb, traits_at timestamptz)
     ON CONFLICT (id) DO UPDATE SET
-      ${newestWins("a", "traits_at", ACCOUNT_COLUMNS, { tech_stack: techStackSent })}`,
+      ${newestWins("a", "traits_at", ACCOUNT_COLUMNS, { tech_stack: techStackSent })}
+    WHERE excluded.traits_at IS NOT NULL`,
     [JSON.stringify(rows), TECH_STACK_TRAITS],
   );
 }
@@ -221,16 +209,16 @@ const USER_COLUMNS = ["email", "title", "persona"];
 
 async function upsertUsers(tx: SqlClient, rows: UserRow[]): Promise<void> {
   await tx.query(
-    `INSERT INTO users AS u (id, email, title, persona, account_id, account_at, traits, traits_at, first_seen_at, last_seen_at)
-    SELECT r.id, r.email, r.title, r.persona, r.account_id, r.account_at, COALESCE(r.traits, '{}'), r.traits_at,
-      r.first_seen_at, r.last_seen_at
+    `INSERT INTO users AS u (id, email, title, persona, account_id, account_at, traits, traits_at)
+    SELECT r.id, r.email, r.title, r.persona, r.account_id, r.account_at, COALESCE(r.traits, '{}'), r.traits_at
     FROM jsonb_to_recordset($1::jsonb) AS r(id text, email text, title text, persona text, account_id text,
-      account_at timestamptz, traits jsonb, traits_at timestamptz, first_seen_at timestamptz, last_seen_at timestamptz)
+      account_at timestamptz, traits jsonb, traits_at timestamptz)
     ON CONFLICT (id) DO UPDATE SET
       ${newestWins("u", "traits_at", USER_COLUMNS)},
       account_id = CASE WHEN excluded.account_at IS NOT NULL AND (u.account_at IS NULL OR excluded.account_at >= u.account_at)
         THEN excluded.account_id ELSE u.account_id END,
-      account_at = GREATEST(u.account_at, excluded.account_at)`,
+      account_at = GREATEST(u.account_at, excluded.account_at)
+    WHERE excluded.traits_at IS NOT NULL OR excluded.account_at IS NOT NULL`,
     [JSON.stringify(rows)],
   );
 }

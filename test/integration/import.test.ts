@@ -4,7 +4,13 @@ import { importFile } from "../../src/signals/import-file.ts";
 import { storeMessages } from "../../src/store/message-store.ts";
 import { readStatus } from "../../src/store/status.ts";
 import { ROOT, runCli } from "../helpers/cli.ts";
-import { createTestStore, ENGINES, SKIP_PG_REASON, type TestStore } from "../helpers/databases.ts";
+import {
+  createTestStore,
+  ENGINES,
+  postgresAvailable,
+  SKIP_PG_REASON,
+  type TestStore,
+} from "../helpers/databases.ts";
 
 const MIXED = path.join(ROOT, "test/fixtures/mixed.ndjson");
 const CSV = path.join(ROOT, "test/fixtures/events.csv");
@@ -150,3 +156,49 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+describe.skipIf(!postgresAvailable)(
+  `concurrent writers on PostgreSQL${postgresAvailable ? "" : ` (${SKIP_PG_REASON})`}`,
+  () => {
+    it("store each message exactly once when two processes' batches overlap", async () => {
+      const store = await createTestStore("postgres");
+      const { openDatabase } = await import("../../src/store/database.ts");
+      const { parseSegmentMessage } = await import("../../src/signals/segment-message.ts");
+      const other = await openDatabase({ databaseUrl: store.env.DATABASE_URL, dataDir: "" });
+      try {
+        const message = (i: number) => {
+          const parsed = parseSegmentMessage(
+            {
+              type: "track",
+              messageId: `c-${i}`,
+              userId: `u-${i % 7}`,
+              event: "Report Run",
+              context: { groupId: "acct_c" },
+            },
+            { receivedAt: new Date("2026-10-01T00:00:00Z") },
+          );
+          if (!parsed.ok) throw new Error(parsed.reason);
+          return parsed.message;
+        };
+        // Two writers, each with its own connection pool, over ranges that overlap by half.
+        const a = Array.from({ length: 400 }, (_, i) => message(i));
+        const b = Array.from({ length: 400 }, (_, i) => message(i + 200));
+        const results = await Promise.all([
+          ...[0, 100, 200, 300].map((k) => storeMessages(store.db, a.slice(k, k + 100))),
+          ...[0, 100, 200, 300].map((k) => storeMessages(other, b.slice(k, k + 100))),
+        ]);
+        const accepted = results.reduce((sum, r) => sum + r.accepted, 0);
+        const duplicates = results.reduce((sum, r) => sum + r.duplicates, 0);
+        expect(accepted).toBe(600);
+        expect(duplicates).toBe(200);
+        const { rows } = await store.db.sql.query<{ n: number; distinct_ids: number }>(
+          "SELECT count(*)::int AS n, count(DISTINCT message_id)::int AS distinct_ids FROM messages",
+        );
+        expect(rows[0]).toEqual({ n: 600, distinct_ids: 600 });
+      } finally {
+        await other.close();
+        await store.dispose();
+      }
+    });
+  },
+);

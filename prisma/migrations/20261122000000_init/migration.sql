@@ -13,8 +13,6 @@ CREATE TABLE "accounts" (
     "traits" JSONB NOT NULL DEFAULT '{}',
     "traits_at" TIMESTAMPTZ(3),
     "hubspot_company_id" TEXT,
-    "first_seen_at" TIMESTAMPTZ(3),
-    "last_seen_at" TIMESTAMPTZ(3),
     "updated_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "accounts_pkey" PRIMARY KEY ("id")
@@ -30,8 +28,6 @@ CREATE TABLE "users" (
     "account_at" TIMESTAMPTZ(3),
     "traits" JSONB NOT NULL DEFAULT '{}',
     "traits_at" TIMESTAMPTZ(3),
-    "first_seen_at" TIMESTAMPTZ(3),
-    "last_seen_at" TIMESTAMPTZ(3),
     "updated_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "users_pkey" PRIMARY KEY ("id")
