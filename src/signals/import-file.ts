@@ -30,7 +30,7 @@ export interface ImportOptions {
  */
 export async function importFile(file: string, options: ImportOptions): Promise<ImportSummary> {
   const format = options.format ?? (file.toLowerCase().endsWith(".csv") ? "csv" : "ndjson");
-  const batchSize = options.batchSize ?? 20000;
+  const batchSize = options.batchSize ?? 10000;
   const receivedAt = options.receivedAt ?? new Date();
   const totalBytes = fs.statSync(file).size;
   const summary: ImportSummary = { accepted: 0, duplicates: 0, rejected: [] };
