@@ -13,13 +13,11 @@
  * Prints a table, then one JSON line. Figures, never pass/fail. BENCH_ENGINES=postgres (or
  * embedded) runs one engine only.
  */
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import fs from "node:fs";
 import path from "node:path";
 import readline from "node:readline";
 import { pipeline } from "node:stream/promises";
-import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
@@ -28,11 +26,11 @@ import { generateWorld } from "../src/sample/generate-world.ts";
 import { parseSegmentMessage } from "../src/signals/segment-message.ts";
 import { openDatabase } from "../src/store/database.ts";
 import { migrate } from "../src/store/migrate.ts";
+import { ROOT, runCli } from "../test/helpers/cli.ts";
+import { createPostgresDatabase, probePostgres } from "../test/helpers/postgres.ts";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = path.join(ROOT, "bench", "out");
 const TARGET = Number(process.env.BENCH_EVENTS ?? 1_000_000);
-const PG_ADMIN = process.env.PQL_TEST_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 const COPY_COLUMNS =
   "message_id, type, user_id, anonymous_id, account_id, event, timestamp, received_at, payload";
 
@@ -99,25 +97,6 @@ async function copyFile(file: string): Promise<string> {
   return out;
 }
 
-async function freshPostgres(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `pqlr_bench_${process.pid}_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(PG_ADMIN);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: PG_ADMIN });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
-
 type Engine = "postgres" | "embedded";
 
 /** A fresh database on `engine`: its env for the CLI, and cleanup. */
@@ -128,7 +107,7 @@ async function fresh(engine: Engine): Promise<{
 }> {
   const dataDir = fs.mkdtempSync(path.join(OUT, "db-"));
   if (engine === "postgres") {
-    const { url, drop } = await freshPostgres();
+    const { url, drop } = await createPostgresDatabase("pqlr_bench");
     return {
       env: { DATABASE_URL: url, PQL_DATA_DIR: dataDir },
       settings: { databaseUrl: url, dataDir },
@@ -158,37 +137,11 @@ async function cliImport(
     if (engine === "postgres") await opened.sql.exec("CHECKPOINT");
     await opened.close();
     const started = process.hrtime.bigint();
-    const { stdout, stderr, code } = await new Promise<{
-      stdout: string;
-      stderr: string;
-      code: number | null;
-    }>((resolve) => {
-      const child = spawn(
-        process.execPath,
-        [
-          ...nodeArgs,
-          "--import",
-          path.join(ROOT, "bench/report-rss.js"),
-          path.join(ROOT, "bin/pql-router.js"),
-          "import",
-          file,
-          "--json",
-        ],
-        {
-          cwd: ROOT,
-          env: { ...process.env, ...db.env, LOG_LEVEL: "warn" },
-        },
-      );
-      let out = "";
-      let err = "";
-      child.stdout.on("data", (d) => {
-        out += d;
-      });
-      child.stderr.on("data", (d) => {
-        err += d;
-      });
-      child.on("close", (c) => resolve({ stdout: out, stderr: err, code: c }));
-    });
+    const { stdout, stderr, code } = await runCli(["import", file, "--json"], db.env, [
+      ...nodeArgs,
+      "--import",
+      path.join(ROOT, "bench/report-rss.js"),
+    ]);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (code !== 0) throw new Error(`import failed on ${engine}: ${stderr}`);
     const summary = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}");
@@ -237,22 +190,10 @@ async function copyFloor(engine: Engine, csvFile: string): Promise<{ seconds: nu
   }
 }
 
-async function pgReachable(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: PG_ADMIN, connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
-
 const { file, messages } = await world();
 const quarter = await head(file, Math.floor(messages / 4));
 const csvFile = await copyFile(file);
-const engines: Engine[] = ((await pgReachable()) ? ["postgres", "embedded"] : ["embedded"]).filter(
+const engines: Engine[] = ((await probePostgres()) ? ["postgres", "embedded"] : ["embedded"]).filter(
   (e): e is Engine => !process.env.BENCH_ENGINES || process.env.BENCH_ENGINES.split(",").includes(e),
 );
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);

@@ -13,12 +13,19 @@ export interface CliRun {
   json: unknown;
 }
 
-/** Runs the real CLI in a child process, as a user would. DATABASE_URL is cleared unless given. */
-export function runCli(args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<CliRun> {
+/**
+ * Runs the real CLI in a child process, as a user would. DATABASE_URL is cleared unless given;
+ * `nodeArgs` go to node itself (e.g. a heap cap).
+ */
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const { DATABASE_URL: _ignored, ...base } = process.env;
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd,
+    const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
+      cwd: ROOT,
       env: { ...base, LOG_LEVEL: "warn", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });

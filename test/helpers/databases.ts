@@ -1,26 +1,11 @@
-import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { type Database, openDatabase } from "../../src/store/database.ts";
 import { migrate } from "../../src/store/migrate.ts";
+import { createPostgresDatabase, PG_ADMIN_URL, probePostgres } from "./postgres.ts";
 
-/** The PostgreSQL server the tests use (trust auth on this machine and CI's). */
-export const PG_ADMIN_URL = process.env.PQL_TEST_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
-
-async function probePostgres(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.query("SELECT 1");
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
+export { createPostgresDatabase };
 
 /**
  * Whether PostgreSQL-backed tests run. On a laptop without a server they are skipped (and say
@@ -33,26 +18,6 @@ if (!postgresAvailable && process.env.CI) {
   );
 }
 export const SKIP_PG_REASON = `no PostgreSQL at ${PG_ADMIN_URL}: skipped`;
-
-/** A fresh, empty PostgreSQL database for one test file; dropped by the returned function. */
-export async function createPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `pqlr_test_${randomUUID().replaceAll("-", "").slice(0, 16)}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
 
 export function tempDir(prefix = "pqlr-test-"): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
