@@ -55,7 +55,9 @@ const signalMatch = z
 const signal = z
   .strictObject({
     key: key.describe("stable id, used in reasons, milestones and reports"),
-    label: text.describe('plain words for reasons, as a verb phrase with a count: "sent offer letters"'),
+    label: text.describe(
+      'plain words for reasons; {count} is replaced by the count in the window: "sent {count} offer letters", "visited pricing {count}x"',
+    ),
     kind: z
       .enum(["adoption", "intent", "volume", "integration"], {
         error: "expected one of adoption, intent, volume, integration",
@@ -154,6 +156,26 @@ const scoring = z.strictObject({
     .refine((w) => w.behavioural + w.account + w.intent > 0, {
       error: "expected at least one weight above 0",
     }),
+  components: z
+    .strictObject({
+      adoptionDepth: nonNegative.default(5).describe("behavioural: weighted intensity of adoption signals"),
+      activation: nonNegative.default(3).describe("behavioural: milestones reached and time-to-first-value"),
+      usageVolume: nonNegative.default(2).describe("behavioural: intensity of volume signals"),
+      activeUsers: nonNegative.default(2.5).describe("account: distinct active users"),
+      personas: nonNegative.default(3.5).describe("account: distinct active personas"),
+      integrations: nonNegative.default(1.5).describe("account: integration signals"),
+      icpFit: nonNegative.default(2.5).describe("account: ICP match"),
+    })
+    .default({
+      adoptionDepth: 5,
+      activation: 3,
+      usageVolume: 2,
+      activeUsers: 2.5,
+      personas: 3.5,
+      integrations: 1.5,
+      icpFit: 2.5,
+    })
+    .describe("relative weights of the components inside their dimension"),
   activeWindowDays: positiveInt.default(30).describe("window for active users, personas and active days"),
   multiPersona: z
     .strictObject({

@@ -1,0 +1,30 @@
+import path from "node:path";
+import { loadConfig } from "../../src/config/load-config.ts";
+import type { AccountFeatures } from "../../src/signals/account-features.ts";
+import { ROOT } from "./cli.ts";
+
+/** The hand-computable config of test/fixtures/scoring.config.yaml. */
+export const SCORING_CONFIG = loadConfig(path.join(ROOT, "test/fixtures/scoring.config.yaml")).config;
+
+export const NOW = new Date("2026-11-01T12:00:00Z");
+export const HOUR = 3_600_000;
+
+/** An account with nothing known and nothing done; tests override what they need. */
+export function features(overrides: Partial<AccountFeatures> = {}): AccountFeatures {
+  return {
+    accountId: "acct_t",
+    name: null,
+    domain: null,
+    firmographics: { employees: null, industry: null, region: null, plan: null, seats: null, techStack: [] },
+    firstSeenAt: null,
+    lastSeenAt: null,
+    activeUsers: 0,
+    personas: [],
+    usersWithoutPersona: 0,
+    activeDays: 0,
+    events: 0,
+    previousEvents: 0,
+    signals: {},
+    ...overrides,
+  };
+}
