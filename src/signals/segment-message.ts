@@ -20,6 +20,8 @@ export interface SegmentMessage {
   accountId: string | null;
   /** track: the event; page/screen: the name (or the path, for pages without one). */
   event: string | null;
+  /** page/screen: properties.path (else context.page.path); null for other types. */
+  path: string | null;
   timestamp: Date;
   /** The message as received (with its messageId, derived when it had none). */
   payload: Record<string, unknown>;
@@ -61,6 +63,7 @@ export function parseSegmentMessage(
   if (userId === null && anonymousId === null) return fail("no userId or anonymousId");
 
   let event: string | null = null;
+  let path: string | null = null;
   let accountId: string | null = null;
   const context = isObject(raw.context) ? raw.context : undefined;
   const properties = isObject(raw.properties) ? raw.properties : undefined;
@@ -84,9 +87,12 @@ export function parseSegmentMessage(
       break;
     }
     case "page":
-    case "screen":
-      event = typeof raw.name === "string" && raw.name !== "" ? raw.name : stringOrNull(properties?.path);
+    case "screen": {
+      const page = isObject(context?.page) ? context.page : undefined;
+      path = stringOrNull(properties?.path) ?? stringOrNull(page?.path);
+      event = typeof raw.name === "string" && raw.name !== "" ? raw.name : path;
       break;
+    }
     case "identify":
       break;
   }
@@ -119,6 +125,7 @@ export function parseSegmentMessage(
     anonymousId,
     accountId,
     event,
+    path,
     timestamp,
     payload,
   };

@@ -249,7 +249,7 @@ async function insertMessages(tx: SqlClient, messages: SegmentMessage[]): Promis
   if (fresh.length === 0) return 0;
   const accounts = await accountsOfUsers(tx, fresh);
   await tx.copyText(
-    "messages (message_id, type, user_id, anonymous_id, account_id, event, timestamp, received_at, payload)",
+    "messages (message_id, type, user_id, anonymous_id, account_id, event, path, timestamp, received_at, payload)",
     copyData(fresh, accounts, new Date().toISOString()),
   );
   return fresh.length;
@@ -286,7 +286,7 @@ function copyData(
       m.accountId ?? (m.type === "alias" ? null : (accounts.get(m.userId ?? m.anonymousId ?? "") ?? null));
     // Payloads already held as text are passed through, not re-serialised.
     const payload = copyField(m.payloadJson ?? JSON.stringify(m.payload));
-    data += `${copyField(m.messageId)}\t${m.type}\t${copyField(m.userId)}\t${copyField(m.anonymousId)}\t${copyField(accountId)}\t${copyField(m.event)}\t${m.timestamp.toISOString()}\t${receivedAt}\t${payload}\n`;
+    data += `${copyField(m.messageId)}\t${m.type}\t${copyField(m.userId)}\t${copyField(m.anonymousId)}\t${copyField(accountId)}\t${copyField(m.event)}\t${copyField(m.path)}\t${m.timestamp.toISOString()}\t${receivedAt}\t${payload}\n`;
   }
   return data;
 }

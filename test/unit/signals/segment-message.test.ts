@@ -28,6 +28,7 @@ describe("parseSegmentMessage", () => {
         anonymousId: null,
         accountId: "acct_1",
         event: "Offer Letter Sent",
+        path: null,
         timestamp: new Date("2026-10-30T09:15:00.250Z"),
         payload: expect.objectContaining({ messageId: "m1", event: "Offer Letter Sent" }),
       },
@@ -46,6 +47,12 @@ describe("parseSegmentMessage", () => {
       properties: { path: "/pricing" },
     });
     expect(named.ok && named.message.event).toBe("Pricing");
+    expect(named.ok && named.message.path).toBe("/pricing");
+    const fromContext = parse({ type: "page", userId: "u1", context: { page: { path: "/docs/api/v2" } } });
+    expect(fromContext.ok && [fromContext.message.event, fromContext.message.path]).toEqual([
+      "/docs/api/v2",
+      "/docs/api/v2",
+    ]);
   });
 
   it("rejects each malformed kind with a reason naming the field", () => {
