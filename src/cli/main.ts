@@ -7,9 +7,11 @@ import { migrate } from "../store/migrate.ts";
 import { configCheckCommand, configSchemaCommand } from "./commands/config.ts";
 import { dbMigrateCommand } from "./commands/db-migrate.ts";
 import { demoCommand } from "./commands/demo.ts";
+import { explainCommand } from "./commands/explain.ts";
 import { generateCommand } from "./commands/generate.ts";
 import { importCommand } from "./commands/import.ts";
 import { outcomesImportCommand } from "./commands/outcomes-import.ts";
+import { scoreCommand } from "./commands/score.ts";
 import { serveCommand } from "./commands/serve.ts";
 import { statusCommand } from "./commands/status.ts";
 import type { CommandOutput } from "./output.ts";
@@ -38,6 +40,8 @@ const COMMANDS: Record<string, Command> = {
   "db migrate": dbMigrateCommand,
   import: importCommand,
   "outcomes import": outcomesImportCommand,
+  score: scoreCommand,
+  explain: explainCommand,
   serve: serveCommand,
   status: statusCommand,
   generate: generateCommand,

@@ -213,12 +213,14 @@ function reasonsFor(
         : `${features.activeUsers} active user${features.activeUsers === 1 ? "" : "s"} in ${window} days`,
     activation: () => {
       if (activation.reached.length === 0) return null;
-      const labels = config.milestones.filter((m) => activation.reached.includes(m.key)).map((m) => m.label);
       const ttfv =
         activation.ttfvHours === null
           ? ""
           : `; first value ${formatHours(activation.ttfvHours)} after the first event`;
-      return `reached ${activation.reached.length} of ${config.milestones.length} activation milestones (${labels.join(", ")})${ttfv}`;
+      const total = config.milestones.length;
+      if (activation.reached.length === total) return `reached all ${total} activation milestones${ttfv}`;
+      const labels = config.milestones.filter((m) => activation.reached.includes(m.key)).map((m) => m.label);
+      return `reached ${activation.reached.length} of ${total} activation milestones (${labels.join(", ")})${ttfv}`;
     },
     icpFit: () =>
       icp.score === null

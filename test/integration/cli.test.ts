@@ -99,18 +99,23 @@ describe("npm start (the demo)", () => {
     );
     expect(first.stdout).toMatch(/generated a sample world of 80 accounts/);
     expect(first.stdout).toMatch(/accepted, 0 duplicates, 0 rejected/);
-    expect(first.stdout).toContain("Most active accounts, last 30 days");
+    expect(first.stdout).toMatch(/Scored 80 of 80 accounts \(full pass\): \d+ hot, \d+ warm, \d+ cold\./);
     const second = await runCli(["demo", "--json"], env);
     expect(second.code).toBe(0);
     const json = second.json as {
       imported: unknown;
       status: { accounts: number; messagesWithoutAccount: number };
-      mostActive: unknown[];
+      score: { mode: string; accounts: number };
+      hot: { tier: string; reasons: string[] }[];
     };
     expect(json.imported).toBeNull();
     expect(json.status.accounts).toBe(80);
     expect(json.status.messagesWithoutAccount).toBe(0);
-    expect(json.mostActive).toHaveLength(10);
+    expect(json.score).toMatchObject({ mode: "incremental", accounts: 80 });
+    for (const account of json.hot) {
+      expect(account.tier).toBe("hot");
+      expect(account.reasons.length).toBeGreaterThan(0);
+    }
   });
 });
 

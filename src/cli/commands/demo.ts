@@ -3,22 +3,22 @@ import path from "node:path";
 import { loadConfig } from "../../config/load-config.ts";
 import { generateWorld } from "../../sample/generate-world.ts";
 import { readOutcomesCsv } from "../../signals/outcomes-csv.ts";
-import { mostActiveAccounts } from "../../store/account-activity.ts";
 import { storeOutcomes } from "../../store/outcome-store.ts";
+import { rankedAccounts } from "../../store/score-store.ts";
 import { readStatus } from "../../store/status.ts";
-import type { Command } from "../main.ts";
-import { formatNumber, table } from "../output.ts";
+import { type Command, intOption } from "../main.ts";
+import { formatNumber } from "../output.ts";
 import { importInto, renderImport } from "./import.ts";
+import { scorePass } from "./score.ts";
 import { renderStatus } from "./status.ts";
-
-const DAY = 86_400_000;
 
 export const demoCommand: Command = {
   usage: "demo [--accounts N]",
-  summary: "what `npm start` runs: sample data into an empty database, then everything that exists so far",
+  summary:
+    "what `npm start` runs: sample data into an empty database, a scoring pass, the hot accounts and why",
   options: { accounts: { type: "string" } },
   async run(ctx, _positionals, values) {
-    const accounts = values.accounts ? Number(values.accounts) : 400;
+    const accounts = intOption(values, "accounts", 400, 1);
     const sections: string[] = [];
     const config = loadConfig(ctx.settings.configPath);
     sections.push(`config ${config.path}: valid, version ${config.version} (${config.config.product.name})`);
@@ -47,26 +47,32 @@ export const demoCommand: Command = {
       const status = await readStatus(db);
       sections.push(renderStatus(status));
 
-      const until = status.lastEventAt ? new Date(status.lastEventAt) : new Date();
-      const top = await mostActiveAccounts(db, new Date(until.getTime() - 30 * DAY), until, 10);
+      const now = new Date();
+      const pass = await scorePass(ctx, { db, config, now });
+      const hot = (await rankedAccounts(db, now)).filter((a) => a.tier === "hot").slice(0, 10);
+      const money = (n: number) => `$${Math.round(n).toLocaleString("en-US")}`;
       sections.push(
-        `Most active accounts, last 30 days to ${until.toISOString()}:\n${table(
-          ["account", "name", "domain", "employees", "plan", "active users", "events", "last event"],
-          top.map((a) => [
-            a.accountId,
-            a.name ?? "-",
-            a.domain ?? "-",
-            a.employees ?? "-",
-            a.plan ?? "-",
-            a.activeUsers,
-            a.events,
-            a.lastEventAt,
-          ]),
-          { align: ["left", "left", "left", "right", "left", "right", "right", "left"] },
-        )}`,
+        `Scored ${formatNumber(pass.scored)} of ${formatNumber(pass.accounts)} accounts (${pass.mode} pass): ` +
+          `${pass.tiers.hot} hot, ${pass.tiers.warm} warm, ${pass.tiers.cold} cold.`,
+      );
+      const listing = hot.map(
+        (a, i) =>
+          `${i + 1}. ${a.name ?? a.accountId} (${a.domain ?? a.accountId}): score ${a.score.toFixed(1)}, PQR ${money(a.pqr)}\n` +
+          a.reasons
+            .slice(0, 4)
+            .map((r) => `     - ${r}`)
+            .join("\n"),
+      );
+      sections.push(
+        hot.length === 0
+          ? "No hot accounts right now."
+          : `Hot accounts, best first, and why:\n${listing.join("\n")}`,
+      );
+      sections.push(
+        "Next: `npx pql-router explain <domain>` breaks one account down; `npx pql-router score` ranks them all.",
       );
       return {
-        json: { configVersion: config.version, imported, status, mostActive: top },
+        json: { configVersion: config.version, imported, status, score: pass, hot },
         text: sections.join("\n\n"),
       };
     } finally {

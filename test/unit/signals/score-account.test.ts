@@ -114,7 +114,7 @@ describe("scoreAccount", () => {
     expect(scoreAccount(acme, config, NOW).reasons).toEqual([
       "sent 5 offer letters in 30 days; ran 10 reports in 30 days",
       "3 personas active in 30 days (finance, HR admin, recruiter)",
-      "reached 2 of 2 activation milestones (imported employees, sent a first offer letter); first value 12 hours after the first event",
+      "reached all 2 activation milestones; first value 12 hours after the first event",
       "ICP fit 100/100 (1,200 employees, Software, uses BambooHR)",
       "visited pricing 3x in 14 days",
       "activity up 100% on the previous 30 days",
@@ -191,6 +191,13 @@ describe("activationOf", () => {
       signals: { a1: { count: 1, previousCount: 0, firstAt: new Date(NOW.getTime() + 1) } },
     });
     expect(activationOf(future, config, NOW)).toEqual({ value: 0, reached: [], ttfvHours: null });
+    const partial = scoreAccount(
+      features({ ...acme, signals: { i1: { count: 1, previousCount: 0, firstAt: at(1) } } }),
+      config,
+      NOW,
+    );
+    expect(partial.reasons).toContain("reached 1 of 2 activation milestones (imported employees)");
+    expect(partial.reasons).toContain("core value not reached yet (sent a first offer letter)");
     const exactlyNow = features({
       firstSeenAt: firstSeen,
       signals: { i1: { count: 1, previousCount: 0, firstAt: NOW } },

@@ -1,0 +1,131 @@
+import { loadConfig } from "../../config/load-config.ts";
+import { UsageError } from "../../errors.ts";
+import { personaMatcher } from "../../signals/persona.ts";
+import { scoreAccount } from "../../signals/score-account.ts";
+import { readAccountFeatures } from "../../store/account-features-query.ts";
+import { refreshPersonas } from "../../store/persona-store.ts";
+import type { Command } from "../main.ts";
+import { keyValues, table } from "../output.ts";
+import { atOption } from "./score.ts";
+
+export const explainCommand: Command = {
+  usage: "explain <account id or domain> [--at DATE]",
+  summary: "why an account scores what it does: features, components, reasons, trend, nearby thresholds",
+  options: { at: { type: "string" } },
+  async run(ctx, positionals, values) {
+    const key = positionals[0];
+    if (!key) throw new UsageError("explain needs an account id or domain: pql-router explain acct_000042");
+    const now = atOption(values.at);
+    const config = loadConfig(ctx.settings.configPath);
+    const db = await ctx.openDatabase();
+    try {
+      const { rows } = await db.sql.query<{ id: string }>(
+        "SELECT id FROM accounts WHERE id = $1 OR lower(domain) = lower($1) ORDER BY (id = $1) DESC, id LIMIT 1",
+        [key],
+      );
+      const accountId = rows[0]?.id;
+      if (!accountId)
+        throw new UsageError(
+          `no account with id or domain ${JSON.stringify(key)}`,
+          "`pql-router score` lists accounts",
+        );
+      await refreshPersonas(db, personaMatcher(config.config.personas), config.version);
+      const [features] = await readAccountFeatures(db, config.config, now, [accountId]);
+      if (!features) throw new UsageError(`no account with id ${JSON.stringify(accountId)}`);
+      const result = scoreAccount(features, config.config, now);
+      const { rows: history } = await db.sql.query<{
+        as_of: Date;
+        score: number;
+        tier: string;
+        config_version: string;
+      }>(
+        `SELECT as_of, score, tier, config_version FROM score_snapshots WHERE account_id = $1 AND as_of <= $2
+        ORDER BY as_of DESC, id DESC LIMIT 5`,
+        [accountId, now.toISOString()],
+      );
+      const { hot, warm } = config.config.tiers;
+      const thresholds = [
+        { tier: "hot", at: hot, distance: Math.round((result.score - hot) * 100) / 100 },
+        { tier: "warm", at: warm, distance: Math.round((result.score - warm) * 100) / 100 },
+      ];
+      const trend = history.map((h) => ({
+        asOf: new Date(h.as_of).toISOString(),
+        score: h.score,
+        tier: h.tier,
+        configVersion: h.config_version,
+      }));
+      const json = {
+        accountId,
+        name: features.name,
+        domain: features.domain,
+        asOf: now.toISOString(),
+        score: result.score,
+        tier: result.tier,
+        pqr: result.pqr,
+        icp: result.icp,
+        activation: result.activation,
+        components: result.components.map(({ name, weight, value, contribution }) => ({
+          name,
+          weight,
+          value,
+          contribution,
+        })),
+        reasons: result.reasons,
+        features,
+        thresholds,
+        trend,
+      };
+      const near = thresholds
+        .filter((t) => Math.abs(t.distance) <= 10)
+        .map(
+          (t) => `${Math.abs(t.distance)} points ${t.distance >= 0 ? "above" : "below"} ${t.tier} (${t.at})`,
+        );
+      const text = [
+        keyValues([
+          [
+            "account",
+            `${features.name ?? accountId} (${accountId}${features.domain ? `, ${features.domain}` : ""})`,
+          ],
+          ["as of", now.toISOString()],
+          ["score", `${result.score} (${result.tier})${near.length > 0 ? `: ${near.join(", ")}` : ""}`],
+          [
+            "PQR",
+            `${result.pqr.pqr.toLocaleString("en-US")} ${result.pqr.currency} a year (${result.pqr.seats} seats x ${config.config.pqr.seatPricePerMonth}/month x 12${result.pqr.tierFeatureUplift > 0 ? ` + ${result.pqr.tierFeatureUplift * 100}% tier features` : ""}${result.pqr.usageRevenue > 0 ? ` + ${result.pqr.usageRevenue} usage` : ""}, x${result.pqr.sizeMultiplier} size)`,
+          ],
+          [
+            "ICP",
+            result.icp.score === null
+              ? "unknown (no firmographics)"
+              : `${result.icp.score}/100${result.icp.qualified ? ", qualified" : ""}`,
+          ],
+          [
+            "active",
+            `${features.activeUsers} users, ${features.personas.length} personas, ${features.activeDays} days, ${features.events} events (previous window ${features.previousEvents})`,
+          ],
+        ]),
+        "",
+        table(
+          ["component", "dimension", "weight", "value", "contribution"],
+          result.components.map((c) => [
+            c.name,
+            c.dimension,
+            c.weight.toFixed(3),
+            c.value.toFixed(3),
+            c.contribution.toFixed(2),
+          ]),
+          { align: ["left", "left", "right", "right", "right"] },
+        ),
+        "",
+        "Reasons:",
+        ...result.reasons.map((r) => `  - ${r}`),
+        "",
+        trend.length > 0
+          ? `Last snapshots: ${trend.map((t) => `${t.asOf.slice(0, 16)} ${t.score} ${t.tier}`).join(" | ")}`
+          : "No snapshots yet: run `pql-router score`.",
+      ];
+      return { json, text: text.join("\n") };
+    } finally {
+      await db.close();
+    }
+  },
+};

@@ -1,0 +1,88 @@
+import { loadConfig } from "../../config/load-config.ts";
+import { UsageError } from "../../errors.ts";
+import { runScorePass, type ScorePassResult } from "../../signals/run-score-pass.ts";
+import { parseTimestamp } from "../../signals/segment-message.ts";
+import { type RankedAccount, rankedAccounts } from "../../store/score-store.ts";
+import { type CliContext, type Command, intOption } from "../main.ts";
+import { formatNumber, table } from "../output.ts";
+import { createProgress } from "../progress.ts";
+
+export const scoreCommand: Command = {
+  usage: "score [--at DATE] [--full] [--limit N]",
+  summary: "run a scoring pass (only changed accounts unless --full) and print the ranked accounts",
+  options: { at: { type: "string" }, full: { type: "boolean" }, limit: { type: "string" } },
+  async run(ctx, _positionals, values) {
+    const now = atOption(values.at);
+    const limit = intOption(values, "limit", 20, 1);
+    const config = loadConfig(ctx.settings.configPath);
+    const db = await ctx.openDatabase();
+    try {
+      const summary = await scorePass(ctx, { db, config, now, full: values.full === true });
+      const ranked = await rankedAccounts(db, now);
+      return {
+        json: { accounts: ranked.map(({ asOf: _asOf, ...a }) => a), summary },
+        text: renderRanking(ranked, summary, limit),
+      };
+    } finally {
+      await db.close();
+    }
+  },
+};
+
+/** A scoring pass with a progress bar on a terminal (shared by `score` and `demo`). */
+export async function scorePass(
+  ctx: CliContext,
+  options: Omit<Parameters<typeof runScorePass>[0], "onProgress">,
+): Promise<ScorePassResult> {
+  const progress = createProgress("scoring", ctx.stderr, " accounts");
+  try {
+    return await runScorePass({ ...options, onProgress: (done, total) => progress.update(done, total) });
+  } finally {
+    progress.stop();
+  }
+}
+
+export function atOption(value: unknown): Date {
+  if (value === undefined) return new Date();
+  const at = typeof value === "string" ? parseTimestamp(value) : null;
+  if (!at)
+    throw new UsageError(
+      `--at: expected an ISO-8601 date such as 2026-11-01 or 2026-11-01T12:00:00Z, got ${JSON.stringify(value)}`,
+    );
+  return at;
+}
+
+export function renderRanking(ranked: RankedAccount[], s: ScorePassResult, limit: number): string {
+  const money = (n: number) => `$${Math.round(n).toLocaleString("en-US")}`;
+  const shown = ranked.slice(0, limit);
+  const lines = [
+    `scored ${formatNumber(s.scored)} of ${formatNumber(s.accounts)} accounts as of ${s.asOf} (${s.mode} pass, config ${s.configVersion}, ${(s.durationMs / 1000).toFixed(1)} s)`,
+    `tiers: ${s.tiers.hot} hot, ${s.tiers.warm} warm, ${s.tiers.cold} cold` +
+      `; since the last pass: ${s.changes.newlyHot.length} newly hot, ${s.changes.newlyWarm.length} newly warm, ${s.changes.cooled.length} cooled` +
+      (s.changes.firstScored > 0 ? `, ${s.changes.firstScored} scored for the first time` : ""),
+  ];
+  if (shown.length > 0) {
+    lines.push(
+      table(
+        ["#", "account", "domain", "tier", "score", "PQR", "top reason"],
+        shown.map((a, i) => [
+          i + 1,
+          a.name ?? a.accountId,
+          a.domain ?? "-",
+          a.tier,
+          a.score.toFixed(1),
+          money(a.pqr),
+          truncate(a.reasons[0] ?? "-", 90),
+        ]),
+        { align: ["right", "left", "left", "left", "right", "right", "left"] },
+      ),
+    );
+    if (ranked.length > shown.length)
+      lines.push(`... ${ranked.length - shown.length} more (--limit N, or --json for all)`);
+  }
+  return lines.join("\n");
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}
