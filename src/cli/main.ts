@@ -7,6 +7,7 @@ import { migrate } from "../store/migrate.ts";
 import { configCheckCommand, configSchemaCommand } from "./commands/config.ts";
 import { dbMigrateCommand } from "./commands/db-migrate.ts";
 import { demoCommand } from "./commands/demo.ts";
+import { evaluateCommand } from "./commands/evaluate.ts";
 import { explainCommand } from "./commands/explain.ts";
 import { generateCommand } from "./commands/generate.ts";
 import { importCommand } from "./commands/import.ts";
@@ -42,6 +43,7 @@ const COMMANDS: Record<string, Command> = {
   "outcomes import": outcomesImportCommand,
   score: scoreCommand,
   explain: explainCommand,
+  evaluate: evaluateCommand,
   serve: serveCommand,
   status: statusCommand,
   generate: generateCommand,

@@ -3,7 +3,7 @@ import { readAccountFeatures } from "../store/account-features-query.ts";
 import type { Database } from "../store/database.ts";
 import { refreshPersonas } from "../store/persona-store.ts";
 import {
-  allAccountIds,
+  accountIdsAsOf,
   changedAccountIds,
   lastScorePass,
   latestTiers,
@@ -55,12 +55,16 @@ export async function runScorePass(options: ScorePassOptions): Promise<ScorePass
       last !== null &&
       last.configVersion === config.version &&
       now.getTime() >= last.asOf.getTime();
-    const all = await allAccountIds(db);
-    const ids = incremental
-      ? [
-          ...new Set([...(await changedAccountIds(db, last, now, windowDays(config))), ...personaChanges]),
-        ].sort()
-      : all;
+    const all = await accountIdsAsOf(db, now);
+    let ids = all;
+    if (incremental) {
+      const existing = new Set(all);
+      const changed = new Set([
+        ...(await changedAccountIds(db, last, now, windowDays(config))),
+        ...personaChanges,
+      ]);
+      ids = [...changed].filter((id) => existing.has(id)).sort();
+    }
     const before = await latestTiers(db, ids);
     const changes: ScorePassResult["changes"] = { newlyHot: [], newlyWarm: [], cooled: [], firstScored: 0 };
     const chunkSize = options.chunkSize ?? 2000;

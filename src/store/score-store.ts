@@ -22,8 +22,18 @@ export async function lastScorePass(db: Database): Promise<LastPass | null> {
   };
 }
 
-export async function allAccountIds(db: Database): Promise<string[]> {
-  const { rows } = await db.sql.query<{ id: string }>("SELECT id FROM accounts ORDER BY id");
+/**
+ * The accounts that exist as of `now`: those with a message at or before it, and those known
+ * without any message (e.g. from outcomes or a CRM). An account first seen after `now` is not.
+ */
+export async function accountIdsAsOf(db: Database, now: Date): Promise<string[]> {
+  const { rows } = await db.sql.query<{ id: string }>(
+    `SELECT a.id FROM accounts a
+    WHERE EXISTS (SELECT 1 FROM messages m WHERE m.account_id = a.id AND m.timestamp <= $1)
+      OR NOT EXISTS (SELECT 1 FROM messages m WHERE m.account_id = a.id)
+    ORDER BY a.id`,
+    [now.toISOString()],
+  );
   return rows.map((r) => r.id);
 }
 

@@ -1,0 +1,52 @@
+import { evaluate } from "../../signals/evaluate.ts";
+import type { Command } from "../main.ts";
+import { keyValues, table } from "../output.ts";
+import { atOption } from "./score.ts";
+
+export const evaluateCommand: Command = {
+  usage: "evaluate [--at DATE]",
+  summary: "how well the latest scores predict known outcomes: conversion per tier, base rate, AUC",
+  options: { at: { type: "string" } },
+  async run(ctx, _positionals, values) {
+    const asOf = atOption(values.at);
+    const db = await ctx.openDatabase();
+    try {
+      const { rows } = await db.sql.query<{ score: number; tier: string; converted: boolean }>(
+        `SELECT l.score, l.tier, o.converted
+        FROM (SELECT DISTINCT ON (account_id) account_id, score, tier FROM score_snapshots
+              WHERE as_of <= $1 ORDER BY account_id, as_of DESC, id DESC) l
+        JOIN outcomes o ON o.account_id = l.account_id`,
+        [asOf.toISOString()],
+      );
+      const result = evaluate(rows);
+      const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+      const text =
+        result.accounts === 0
+          ? "No scored account has a known outcome: run `pql-router score` and `pql-router outcomes import <file>` first."
+          : [
+              keyValues([
+                ["accounts with outcomes", result.accounts],
+                ["converted", `${result.converted} (base rate ${pct(result.baseRate)})`],
+                [
+                  "AUC",
+                  result.auc === null ? "- (needs converters and non-converters)" : result.auc.toFixed(3),
+                ],
+              ]),
+              table(
+                ["tier", "accounts", "converted", "conversion", "lift"],
+                result.tiers.map((t) => [
+                  t.tier,
+                  t.accounts,
+                  t.converted,
+                  pct(t.rate),
+                  result.baseRate > 0 ? `${(t.rate / result.baseRate).toFixed(2)}x` : "-",
+                ]),
+                { align: ["left", "right", "right", "right", "right"] },
+              ),
+            ].join("\n");
+      return { json: { asOf: asOf.toISOString(), ...result }, text };
+    } finally {
+      await db.close();
+    }
+  },
+};
