@@ -1,6 +1,7 @@
 import type { LoadedConfig } from "../config/load-config.ts";
 import { readAccountFeatures } from "../store/account-features-query.ts";
 import type { Database } from "../store/database.ts";
+import { attributeMessages } from "../store/message-store.ts";
 import { refreshPersonas } from "../store/persona-store.ts";
 import {
   accountIdsAsOf,
@@ -8,6 +9,7 @@ import {
   lastScorePass,
   latestTiers,
   type SnapshotInput,
+  tierCounts,
   writeSnapshots,
 } from "../store/score-store.ts";
 import { personaMatcher } from "./persona.ts";
@@ -39,22 +41,24 @@ export interface ScorePassOptions {
 const TIER_RANK: Record<string, number> = { cold: 0, warm: 1, hot: 2 };
 
 /**
- * One scoring pass as of `now`: derive personas, pick the accounts to score (all, or only those
- * whose inputs changed since the last pass), aggregate their features in the database in
- * chunks, score them (pure), and write one snapshot each. Recorded as a cycle run.
+ * One scoring pass as of `now`: attribute late-resolved messages, derive personas, pick the
+ * accounts to score (all, or only those whose inputs changed since the last pass), aggregate
+ * their features in the database in chunks, score them (pure), and write one snapshot each.
+ * Recorded as a cycle run.
  */
 export async function runScorePass(options: ScorePassOptions): Promise<ScorePassResult> {
   const { db, config, now } = options;
   const started = new Date();
   const run = await db.prisma.cycleRun.create({ data: { kind: "score", startedAt: started } });
   try {
-    const personaChanges = await refreshPersonas(db, personaMatcher(config.config.personas), config.version);
     const last = await lastScorePass(db);
     const incremental =
       !options.full &&
       last !== null &&
       last.configVersion === config.version &&
       now.getTime() >= last.asOf.getTime();
+    await attributeMessages(db, incremental ? last.startedAt : null);
+    const personaChanges = await refreshPersonas(db, personaMatcher(config.config.personas), config.version);
     const all = await accountIdsAsOf(db, now);
     let ids = all;
     if (incremental) {
@@ -88,13 +92,12 @@ export async function runScorePass(options: ScorePassOptions): Promise<ScorePass
       }
       options.onProgress?.(Math.min(i + chunkSize, ids.length), ids.length);
     }
-    const { rows } = await db.sql.query<{ tier: Tier; n: number }>(
-      `SELECT tier, count(*)::int AS n FROM (SELECT DISTINCT ON (account_id) tier FROM score_snapshots
-      WHERE as_of <= $1 ORDER BY account_id, as_of DESC, id DESC) l GROUP BY tier`,
-      [now.toISOString()],
-    );
-    const tiers: Record<Tier, number> = { hot: 0, warm: 0, cold: 0 };
-    for (const r of rows) tiers[r.tier] = r.n;
+    const counts = await tierCounts(db, now);
+    const tiers: Record<Tier, number> = {
+      hot: counts.hot ?? 0,
+      warm: counts.warm ?? 0,
+      cold: counts.cold ?? 0,
+    };
     const result: ScorePassResult = {
       asOf: now.toISOString(),
       configVersion: config.version,

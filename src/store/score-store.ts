@@ -67,15 +67,31 @@ export async function changedAccountIds(
   return rows.map((r) => r.id).sort();
 }
 
+/**
+ * Each account's latest snapshot at or before $1: one index probe per account, so the cost
+ * follows the number of accounts, never the length of the history.
+ */
+export const LATEST_SNAPSHOT = `CROSS JOIN LATERAL (
+  SELECT s.account_id, s.score, s.tier, s.pqr, s.icp, s.reasons, s.as_of FROM score_snapshots s
+  WHERE s.account_id = a.id AND s.as_of <= $1::timestamptz ORDER BY s.as_of DESC, s.id DESC LIMIT 1) l`;
+
 /** The tier of each account's latest snapshot (before this pass writes its own). */
 export async function latestTiers(db: Database, accountIds: readonly string[]): Promise<Map<string, string>> {
   if (accountIds.length === 0) return new Map();
   const { rows } = await db.sql.query<{ account_id: string; tier: string }>(
-    `SELECT DISTINCT ON (account_id) account_id, tier FROM score_snapshots
-    WHERE account_id = ANY($1::text[]) ORDER BY account_id, as_of DESC, id DESC`,
-    [accountIds],
+    `SELECT l.account_id, l.tier FROM unnest($2::text[]) AS a(id) ${LATEST_SNAPSHOT}`,
+    ["infinity", accountIds],
   );
   return new Map(rows.map((r) => [r.account_id, r.tier]));
+}
+
+/** How many accounts are in each tier as of `asOf`. */
+export async function tierCounts(db: Database, asOf: Date): Promise<Record<string, number>> {
+  const { rows } = await db.sql.query<{ tier: string; n: number }>(
+    `SELECT l.tier, count(*)::int AS n FROM accounts a ${LATEST_SNAPSHOT} GROUP BY l.tier`,
+    [asOf.toISOString()],
+  );
+  return Object.fromEntries(rows.map((r) => [r.tier, r.n]));
 }
 
 export interface SnapshotInput {
@@ -135,9 +151,7 @@ export async function rankedAccounts(db: Database, asOf: Date): Promise<RankedAc
     as_of: Date;
   }>(
     `SELECT l.account_id, a.name, a.domain, l.tier, l.score, l.pqr, l.icp, l.reasons, l.as_of
-    FROM (SELECT DISTINCT ON (account_id) account_id, tier, score, pqr, icp, reasons, as_of
-          FROM score_snapshots WHERE as_of <= $1 ORDER BY account_id, as_of DESC, id DESC) l
-    JOIN accounts a ON a.id = l.account_id
+    FROM accounts a ${LATEST_SNAPSHOT}
     ORDER BY l.score DESC, l.pqr DESC, l.account_id`,
     [asOf.toISOString()],
   );

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { importFile } from "../../src/signals/import-file.ts";
-import { storeMessages } from "../../src/store/message-store.ts";
+import { attributeMessages, storeMessages } from "../../src/store/message-store.ts";
 import { readStatus } from "../../src/store/status.ts";
 import { ROOT, runCli } from "../helpers/cli.ts";
 import {
@@ -115,6 +115,21 @@ for (const engine of ENGINES) {
         "SELECT count(*)::int AS n FROM messages WHERE user_id = 'late' AND account_id = 'acct_late'",
       );
       expect(rows[0]?.n).toBe(3);
+    });
+
+    it("attributes a message left without an account once its alias is known (the scoring pass's sweep)", async () => {
+      // As if another process stored it while the alias of anon-9 (to u3, of acct_1) was in flight.
+      await store.db.sql.query(
+        `INSERT INTO messages (message_id, type, anonymous_id, event, timestamp, received_at, payload)
+        VALUES ('orphan-1', 'page', 'anon-9', '/pricing', now(), now(), '{}')`,
+      );
+      expect(await attributeMessages(store.db, new Date(Date.now() + 60_000))).toBe(0);
+      expect(await attributeMessages(store.db, null)).toBe(1);
+      const { rows } = await store.db.sql.query<{ account_id: string }>(
+        "SELECT account_id FROM messages WHERE message_id = 'orphan-1'",
+      );
+      expect(rows[0]?.account_id).toBe("acct_1");
+      await store.db.sql.query("DELETE FROM messages WHERE message_id = 'orphan-1'");
     });
 
     it("imports CSV with documented columns, reporting bad rows by line", async () => {

@@ -1,4 +1,5 @@
 import { evaluate } from "../../signals/evaluate.ts";
+import { LATEST_SNAPSHOT } from "../../store/score-store.ts";
 import type { Command } from "../main.ts";
 import { keyValues, table } from "../output.ts";
 import { atOption } from "./score.ts";
@@ -12,10 +13,7 @@ export const evaluateCommand: Command = {
     const db = await ctx.openDatabase();
     try {
       const { rows } = await db.sql.query<{ score: number; tier: string; converted: boolean }>(
-        `SELECT l.score, l.tier, o.converted
-        FROM (SELECT DISTINCT ON (account_id) account_id, score, tier FROM score_snapshots
-              WHERE as_of <= $1 ORDER BY account_id, as_of DESC, id DESC) l
-        JOIN outcomes o ON o.account_id = l.account_id`,
+        `SELECT l.score, l.tier, o.converted FROM accounts a ${LATEST_SNAPSHOT} JOIN outcomes o ON o.account_id = a.id`,
         [asOf.toISOString()],
       );
       const result = evaluate(rows);
