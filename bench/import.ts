@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: import throughput against the physical floor, on both engines.
+ * Import throughput against the physical floor, on both engines (the first half of `npm run bench`).
  *
  * For each engine (PostgreSQL at 127.0.0.1:5432 when reachable, and the embedded default):
  *  - `pql-router import` of a generated world of ~BENCH_EVENTS messages (default 1M), run as the
@@ -22,37 +22,16 @@ import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { table } from "../src/cli/output.ts";
-import { generateWorld } from "../src/sample/generate-world.ts";
 import { parseSegmentMessage } from "../src/signals/segment-message.ts";
 import { openDatabase } from "../src/store/database.ts";
 import { migrate } from "../src/store/migrate.ts";
 import { ROOT, runCli } from "../test/helpers/cli.ts";
-import { createPostgresDatabase, probePostgres } from "../test/helpers/postgres.ts";
+import { probePostgres } from "../test/helpers/postgres.ts";
+import { type Engine, fresh, median, round, world } from "./common.ts";
 
-const OUT = path.join(ROOT, "bench", "out");
 const TARGET = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const COPY_COLUMNS =
-  "message_id, type, user_id, anonymous_id, account_id, event, timestamp, received_at, payload";
-
-fs.mkdirSync(OUT, { recursive: true });
-
-async function world(): Promise<{ file: string; messages: number }> {
-  const accounts = Math.max(10, Math.round(TARGET / 67));
-  const file = path.join(OUT, `world-${accounts}.ndjson`);
-  const meta = `${file}.json`;
-  if (fs.existsSync(meta)) return JSON.parse(fs.readFileSync(meta, "utf8"));
-  process.stderr.write(`generating ${accounts} accounts...\n`);
-  const summary = await generateWorld({
-    accounts,
-    days: 30,
-    seed: 2026,
-    end: new Date("2026-11-01T00:00:00Z"),
-    out: file,
-  });
-  const result = { file, messages: summary.messages };
-  fs.writeFileSync(meta, JSON.stringify(result));
-  return result;
-}
+  "message_id, type, user_id, anonymous_id, account_id, event, path, timestamp, received_at, payload";
 
 async function head(file: string, lines: number): Promise<string> {
   const out = `${file}.head-${lines}`;
@@ -86,6 +65,7 @@ async function copyFile(file: string): Promise<string> {
       m.anonymousId,
       m.accountId,
       m.event,
+      m.path,
       m.timestamp.toISOString(),
       receivedAt,
       JSON.stringify(m.payload),
@@ -95,33 +75,6 @@ async function copyFile(file: string): Promise<string> {
   w.end();
   await once(w, "finish");
   return out;
-}
-
-type Engine = "postgres" | "embedded";
-
-/** A fresh database on `engine`: its env for the CLI, and cleanup. */
-async function fresh(engine: Engine): Promise<{
-  env: Record<string, string>;
-  settings: { databaseUrl: string | undefined; dataDir: string };
-  drop: () => Promise<void>;
-}> {
-  const dataDir = fs.mkdtempSync(path.join(OUT, "db-"));
-  if (engine === "postgres") {
-    const { url, drop } = await createPostgresDatabase("pqlr_bench");
-    return {
-      env: { DATABASE_URL: url, PQL_DATA_DIR: dataDir },
-      settings: { databaseUrl: url, dataDir },
-      drop: async () => {
-        await drop();
-        fs.rmSync(dataDir, { recursive: true, force: true });
-      },
-    };
-  }
-  return {
-    env: { DATABASE_URL: "", PQL_DATA_DIR: dataDir },
-    settings: { databaseUrl: undefined, dataDir },
-    drop: async () => fs.rmSync(dataDir, { recursive: true, force: true }),
-  };
 }
 
 /** Runs the real CLI import; returns seconds (import only: the database is migrated first), peak RSS and its summary. */
@@ -190,7 +143,7 @@ async function copyFloor(engine: Engine, csvFile: string): Promise<{ seconds: nu
   }
 }
 
-const { file, messages } = await world();
+const { file, messages } = await world(Math.max(10, Math.round(TARGET / 67)), 30);
 const quarter = await head(file, Math.floor(messages / 4));
 const csvFile = await copyFile(file);
 const engines: Engine[] = ((await probePostgres()) ? ["postgres", "embedded"] : ["embedded"]).filter(
@@ -198,7 +151,6 @@ const engines: Engine[] = ((await probePostgres()) ? ["postgres", "embedded"] : 
 );
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CAPPED = ["--max-old-space-size=160"];
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const results = [];
 for (const engine of engines) {
   const imports = [];
@@ -259,7 +211,3 @@ console.log(
   ),
 );
 console.log(JSON.stringify({ benchmark: "import", messages, results }));
-
-function round(x: number): number {
-  return Math.round(x * 100) / 100;
-}

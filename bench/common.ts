@@ -1,0 +1,61 @@
+import fs from "node:fs";
+import path from "node:path";
+import { generateWorld } from "../src/sample/generate-world.ts";
+import { ROOT } from "../test/helpers/cli.ts";
+import { createPostgresDatabase } from "../test/helpers/postgres.ts";
+
+/** Generated worlds and scratch databases live here (git-ignored); worlds are reused across runs. */
+export const OUT = path.join(ROOT, "bench", "out");
+fs.mkdirSync(OUT, { recursive: true });
+
+export const WORLD_END = new Date("2026-11-01T00:00:00Z");
+
+export type Engine = "postgres" | "embedded";
+
+/** A fresh database on `engine`: its env for the CLI, its settings, and cleanup. */
+export async function fresh(engine: Engine): Promise<{
+  env: Record<string, string>;
+  settings: { databaseUrl: string | undefined; dataDir: string };
+  drop: () => Promise<void>;
+}> {
+  const dataDir = fs.mkdtempSync(path.join(OUT, "db-"));
+  if (engine === "postgres") {
+    const { url, drop } = await createPostgresDatabase("pqlr_bench");
+    return {
+      env: { DATABASE_URL: url, PQL_DATA_DIR: dataDir },
+      settings: { databaseUrl: url, dataDir },
+      drop: async () => {
+        await drop();
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  }
+  return {
+    env: { DATABASE_URL: "", PQL_DATA_DIR: dataDir },
+    settings: { databaseUrl: undefined, dataDir },
+    drop: async () => fs.rmSync(dataDir, { recursive: true, force: true }),
+  };
+}
+
+/** A sample world of `accounts` over `days`, generated once and cached. */
+export async function world(
+  accounts: number,
+  days: number,
+  seed = 2026,
+): Promise<{ file: string; messages: number; outcomesFile: string }> {
+  const file = path.join(OUT, `world-${accounts}-${days}d-${seed}.ndjson`);
+  const meta = `${file}.json`;
+  if (fs.existsSync(meta)) return JSON.parse(fs.readFileSync(meta, "utf8"));
+  process.stderr.write(`generating ${accounts} accounts over ${days} days...\n`);
+  const summary = await generateWorld({ accounts, days, seed, end: WORLD_END, out: file });
+  const result = { file, messages: summary.messages, outcomesFile: summary.outcomesFile };
+  fs.writeFileSync(meta, JSON.stringify(result));
+  return result;
+}
+
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+export function round(x: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

@@ -1,0 +1,201 @@
+/**
+ * Scoring throughput against the bare aggregation (the second half of `npm run bench`).
+ *
+ *  M: 10k accounts, ~1M events, the embedded default: a full pass.
+ *  L: 100k accounts, ~10M events, PostgreSQL: a full pass; then an incremental pass after 1% of
+ *     the accounts receive new events.
+ * Beside each, in the same run and on the same data: the bare aggregation query alone (the
+ * features of every account, materialised in the database: what a hand-written SQL model would
+ * cost), and the ratio. Each pass runs in a child process whose peak RSS is reported.
+ * M takes the median of BENCH_RUNS runs (default 3); L runs once (minutes per pass).
+ * BENCH_SCALES=M or L runs one scale; BENCH_SCALE_FACTOR=0.05 shrinks both for a quick look.
+ * Prints a table, then one JSON line. Figures, never pass/fail.
+ */
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { table } from "../src/cli/output.ts";
+import { loadConfig } from "../src/config/load-config.ts";
+import { importFile } from "../src/signals/import-file.ts";
+import { parseSegmentMessage, type SegmentMessage } from "../src/signals/segment-message.ts";
+import { FEATURES_SQL, signalSpecs } from "../src/store/account-features-query.ts";
+import { openDatabase } from "../src/store/database.ts";
+import { storeMessages } from "../src/store/message-store.ts";
+import { migrate } from "../src/store/migrate.ts";
+import { ROOT } from "../test/helpers/cli.ts";
+import { probePostgres } from "../test/helpers/postgres.ts";
+import { type Engine, fresh, median, round, WORLD_END, world } from "./common.ts";
+
+const config = loadConfig(path.join(ROOT, "pql-router.config.yaml"));
+const FACTOR = Number(process.env.BENCH_SCALE_FACTOR ?? 1);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const SCALES = (process.env.BENCH_SCALES ?? "M,L").split(",");
+const DAYS = 45; // about 100 events per account, so 10k accounts make ~1M events
+
+interface PassRun {
+  durationMs: number;
+  scored: number;
+  mode: string;
+  maxRssMb: number;
+}
+
+function pass(env: Record<string, string>, full: boolean): Promise<PassRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        path.join(ROOT, "bench/score-pass.ts"),
+        WORLD_END.toISOString(),
+        ...(full ? ["full"] : []),
+      ],
+      { cwd: ROOT, env: { ...process.env, LOG_LEVEL: "warn", ...env }, stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    child.on("close", (code) => {
+      if (code !== 0) reject(new Error(`scoring pass failed (exit ${code})`));
+      else resolve(JSON.parse(out.trim().split("\n").at(-1) ?? "{}"));
+    });
+  });
+}
+
+/** The floor: the same aggregation for every account in one statement, materialised in the database. */
+async function bareAggregation(settings: {
+  databaseUrl: string | undefined;
+  dataDir: string;
+}): Promise<number> {
+  const db = await openDatabase(settings);
+  try {
+    const { rows } = await db.sql.query<{ id: string }>("SELECT id FROM accounts");
+    const started = process.hrtime.bigint();
+    await db.sql.query(`CREATE TEMP TABLE bare_features AS ${FEATURES_SQL}`, [
+      rows.map((r) => r.id),
+      WORLD_END.toISOString(),
+      JSON.stringify(signalSpecs(config.config)),
+      config.config.scoring.activeWindowDays,
+    ]);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    await db.sql.exec("DROP TABLE bare_features");
+    return ms;
+  } finally {
+    await db.close();
+  }
+}
+
+/** New events for every 100th account (1%), an hour before the end: what an incremental pass sees. */
+function newEvents(accounts: number): SegmentMessage[] {
+  const messages: SegmentMessage[] = [];
+  for (let i = 0; i < accounts; i += 100) {
+    const id = `acct_${String(i + 1).padStart(6, "0")}`;
+    const parsed = parseSegmentMessage(
+      {
+        type: "track",
+        messageId: `bench-incr-${id}`,
+        userId: `${id}_u1`,
+        event: "Offer Letter Sent",
+        context: { groupId: id },
+        timestamp: new Date(WORLD_END.getTime() - 3_600_000).toISOString(),
+      },
+      { receivedAt: new Date() },
+    );
+    if (parsed.ok) messages.push(parsed.message);
+  }
+  return messages;
+}
+
+async function scale(name: string, engine: Engine, accounts: number, incremental: boolean, runs: number) {
+  const { file, messages } = await world(accounts, DAYS);
+  const db = await fresh(engine);
+  try {
+    process.stderr.write(`${name}: importing ${messages} messages into ${engine}...\n`);
+    const opened = await openDatabase(db.settings);
+    await migrate(opened);
+    await importFile(file, { store: (m) => storeMessages(opened, m) });
+    await opened.close();
+    const fulls: PassRun[] = [];
+    const floors: number[] = [];
+    for (let run = 1; run <= runs; run++) {
+      process.stderr.write(`${name}: full pass and bare aggregation (run ${run}/${runs})...\n`);
+      fulls.push(await pass(db.env, true));
+      floors.push(await bareAggregation(db.settings));
+    }
+    const full = median(fulls.map((r) => r.durationMs));
+    const floor = median(floors);
+    const row = {
+      scale: name,
+      engine,
+      accounts,
+      events: messages,
+      fullPassSeconds: round(full / 1000),
+      bareAggregationSeconds: round(floor / 1000),
+      fullToBare: round(full / floor),
+      peakRssMb: Math.max(...fulls.map((r) => r.maxRssMb)),
+      incremental: null as null | {
+        changedAccounts: number;
+        scored: number;
+        seconds: number;
+        shareOfFull: number;
+      },
+    };
+    if (incremental) {
+      const changes = newEvents(accounts);
+      const writer = await openDatabase(db.settings);
+      await storeMessages(writer, changes);
+      await writer.close();
+      process.stderr.write(`${name}: incremental pass after ${changes.length} accounts changed...\n`);
+      const inc = await pass(db.env, false);
+      row.incremental = {
+        changedAccounts: changes.length,
+        scored: inc.scored,
+        seconds: round(inc.durationMs / 1000),
+        shareOfFull: round(inc.durationMs / full, 4),
+      };
+      row.peakRssMb = Math.max(row.peakRssMb, inc.maxRssMb);
+    }
+    return row;
+  } finally {
+    await db.drop();
+  }
+}
+
+const results = [];
+if (SCALES.includes("M"))
+  results.push(await scale("M", "embedded", Math.round(10_000 * FACTOR), false, RUNS));
+if (SCALES.includes("L")) {
+  if (await probePostgres())
+    results.push(await scale("L", "postgres", Math.round(100_000 * FACTOR), true, 1));
+  else process.stderr.write("L: skipped, no PostgreSQL at 127.0.0.1:5432\n");
+}
+console.log(
+  table(
+    [
+      "scale",
+      "engine",
+      "accounts",
+      "events",
+      "full pass s",
+      "bare aggregation s",
+      "full/bare",
+      "incremental (1% changed)",
+      "peak RSS",
+    ],
+    results.map((r) => [
+      r.scale,
+      r.engine,
+      r.accounts,
+      r.events,
+      r.fullPassSeconds,
+      r.bareAggregationSeconds,
+      `${r.fullToBare}x`,
+      r.incremental
+        ? `${r.incremental.seconds} s, ${r.incremental.scored} scored, ${round(100 * r.incremental.shareOfFull, 1)}% of full`
+        : "-",
+      `${r.peakRssMb} MB`,
+    ]),
+    { align: ["left", "left", "right", "right", "right", "right", "right", "left", "right"] },
+  ),
+);
+console.log(JSON.stringify({ benchmark: "score", results }));
