@@ -137,8 +137,8 @@ export interface RankedAccount {
   asOf: string;
 }
 
-/** Every account's latest snapshot as of `asOf`, best first. */
-export async function rankedAccounts(db: Database, asOf: Date): Promise<RankedAccount[]> {
+/** Every account's latest snapshot as of `asOf`, best first (the first `limit` only, if given). */
+export async function rankedAccounts(db: Database, asOf: Date, limit?: number): Promise<RankedAccount[]> {
   const { rows } = await db.sql.query<{
     account_id: string;
     name: string | null;
@@ -152,8 +152,9 @@ export async function rankedAccounts(db: Database, asOf: Date): Promise<RankedAc
   }>(
     `SELECT l.account_id, a.name, a.domain, l.tier, l.score, l.pqr, l.icp, l.reasons, l.as_of
     FROM accounts a ${LATEST_SNAPSHOT}
-    ORDER BY l.score DESC, l.pqr DESC, l.account_id`,
-    [asOf.toISOString()],
+    ORDER BY l.score DESC, l.pqr DESC, l.account_id
+    LIMIT $2`,
+    [asOf.toISOString(), limit ?? null],
   );
   return rows.map((r) => ({
     accountId: r.account_id,

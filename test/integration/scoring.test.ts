@@ -166,6 +166,12 @@ for (const engine of ENGINES) {
           integrations: /^connected/,
         };
         expect(e.reasons[0]).toMatch(sayings[strongest ?? ""] as RegExp);
+        const text = await runCli(["score", "--at", END.toISOString(), "--limit", "5"], store.env);
+        expect(text.stdout).toContain(
+          `scored 0 of 120 accounts as of ${END.toISOString()} (incremental pass`,
+        );
+        expect(text.stdout).toMatch(/│\s+1 │ .+ │ (hot|warm|cold) +│ +\d+\.\d │ +\$[\d,]+ │ .+ │/);
+        expect(text.stdout).toContain("... 115 more (--limit N, or --json for all)");
         const evaluation = await runCli(["evaluate", "--at", END.toISOString(), "--json"], store.env);
         expect(evaluation.json).toMatchObject({ accounts: 120, auc: expect.any(Number) });
       });

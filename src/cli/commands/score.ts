@@ -18,11 +18,11 @@ export const scoreCommand: Command = {
     const db = await ctx.openDatabase();
     try {
       const summary = await scorePass(ctx, { db, config, now, full: values.full === true });
+      if (values.json !== true) {
+        return { json: null, text: renderRanking(await rankedAccounts(db, now, limit), summary) };
+      }
       const ranked = await rankedAccounts(db, now);
-      return {
-        json: { accounts: ranked.map(({ asOf: _asOf, ...a }) => a), summary },
-        text: renderRanking(ranked, summary, limit),
-      };
+      return { json: { accounts: ranked.map(({ asOf: _asOf, ...a }) => a), summary }, text: "" };
     } finally {
       await db.close();
     }
@@ -52,9 +52,9 @@ export function atOption(value: unknown): Date {
   return at;
 }
 
-export function renderRanking(ranked: RankedAccount[], s: ScorePassResult, limit: number): string {
+export function renderRanking(shown: RankedAccount[], s: ScorePassResult): string {
   const money = (n: number) => `$${Math.round(n).toLocaleString("en-US")}`;
-  const shown = ranked.slice(0, limit);
+  const total = s.tiers.hot + s.tiers.warm + s.tiers.cold;
   const lines = [
     `scored ${formatNumber(s.scored)} of ${formatNumber(s.accounts)} accounts as of ${s.asOf} (${s.mode} pass, config ${s.configVersion}, ${(s.durationMs / 1000).toFixed(1)} s)`,
     `tiers: ${s.tiers.hot} hot, ${s.tiers.warm} warm, ${s.tiers.cold} cold` +
@@ -77,8 +77,7 @@ export function renderRanking(ranked: RankedAccount[], s: ScorePassResult, limit
         { align: ["right", "left", "left", "left", "right", "right", "left"] },
       ),
     );
-    if (ranked.length > shown.length)
-      lines.push(`... ${ranked.length - shown.length} more (--limit N, or --json for all)`);
+    if (total > shown.length) lines.push(`... ${total - shown.length} more (--limit N, or --json for all)`);
   }
   return lines.join("\n");
 }
