@@ -23,6 +23,7 @@ console.log(
     scored: result.scored,
     mode: result.mode,
     tiers: result.tiers,
+    phases: result.phases,
     maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
   }),
 );

@@ -4,6 +4,7 @@ import type { Database } from "../store/database.ts";
 import { attributeMessages } from "../store/message-store.ts";
 import { refreshPersonas } from "../store/persona-store.ts";
 import {
+  accountCount,
   accountIdsAsOf,
   changedAccountIds,
   lastScorePass,
@@ -12,6 +13,7 @@ import {
   tierCounts,
   writeSnapshots,
 } from "../store/score-store.ts";
+import type { AccountFeatures } from "./account-features.ts";
 import { personaMatcher } from "./persona.ts";
 import { scoreAccount, type Tier } from "./score-account.ts";
 
@@ -26,6 +28,8 @@ export interface ScorePassResult {
   /** Among the accounts scored: tier moves since their previous snapshot. */
   changes: { newlyHot: string[]; newlyWarm: string[]; cooled: string[]; firstScored: number };
   durationMs: number;
+  /** Milliseconds per phase, for tuning: attribution sweep, personas, picking accounts, features (SQL), scoring (pure), snapshot writes. */
+  phases: Record<"attribute" | "personas" | "select" | "features" | "score" | "write" | "summary", number>;
 }
 
 export interface ScorePassOptions {
@@ -57,29 +61,57 @@ export async function runScorePass(options: ScorePassOptions): Promise<ScorePass
       last !== null &&
       last.configVersion === config.version &&
       now.getTime() >= last.asOf.getTime();
-    await attributeMessages(db, incremental ? last.startedAt : null);
-    const personaChanges = await refreshPersonas(db, personaMatcher(config.config.personas), config.version);
-    const all = await accountIdsAsOf(db, now);
-    let ids = all;
-    if (incremental) {
-      const existing = new Set(all);
-      const changed = new Set([
-        ...(await changedAccountIds(db, last, now, windowDays(config))),
-        ...personaChanges,
-      ]);
-      ids = [...changed].filter((id) => existing.has(id)).sort();
-    }
-    const before = await latestTiers(db, ids);
+    const phases: ScorePassResult["phases"] = {
+      attribute: 0,
+      personas: 0,
+      select: 0,
+      features: 0,
+      score: 0,
+      write: 0,
+      summary: 0,
+    };
+    const timed = async <T>(phase: keyof typeof phases, work: () => Promise<T> | T): Promise<T> => {
+      const t = performance.now();
+      try {
+        return await work();
+      } finally {
+        phases[phase] += Math.round(performance.now() - t);
+      }
+    };
+    await timed("attribute", () => attributeMessages(db, incremental ? last.startedAt : null));
+    const personaChanges = await timed("personas", () =>
+      refreshPersonas(db, personaMatcher(config.config.personas), config.version),
+    );
+    const { accounts, ids, before } = await timed("select", async () => {
+      if (!incremental) {
+        const ids = await accountIdsAsOf(db, now);
+        return { accounts: ids.length, ids, before: await latestTiers(db, ids) };
+      }
+      const changed = [
+        ...new Set([...(await changedAccountIds(db, last, now, windowDays(config))), ...personaChanges]),
+      ];
+      const ids = await accountIdsAsOf(db, now, changed);
+      return { accounts: await accountCount(db), ids, before: await latestTiers(db, ids) };
+    });
     const changes: ScorePassResult["changes"] = { newlyHot: [], newlyWarm: [], cooled: [], firstScored: 0 };
+    const newTiers = new Map<string, Tier>();
     const chunkSize = options.chunkSize ?? 2000;
+    // The next chunk's features are read while this one is scored and written (two connections
+    // on PostgreSQL; the embedded engine simply runs them in turn).
+    const read = (i: number) =>
+      timed("features", () => readAccountFeatures(db, config.config, now, ids.slice(i, i + chunkSize)));
+    let next = ids.length > 0 ? read(0) : null;
     for (let i = 0; i < ids.length; i += chunkSize) {
-      const features = await readAccountFeatures(db, config.config, now, ids.slice(i, i + chunkSize));
-      const snapshots: SnapshotInput[] = features.map((f) => ({
-        features: f,
-        score: scoreAccount(f, config.config, now),
-      }));
-      await writeSnapshots(db, snapshots, { asOf: now, configVersion: config.version, cycleRunId: run.id });
+      const features = await (next as Promise<AccountFeatures[]>);
+      next = i + chunkSize < ids.length ? read(i + chunkSize) : null;
+      const snapshots = await timed("score", () =>
+        features.map((f): SnapshotInput => ({ features: f, score: scoreAccount(f, config.config, now) })),
+      );
+      await timed("write", () =>
+        writeSnapshots(db, snapshots, { asOf: now, configVersion: config.version, cycleRunId: run.id }),
+      );
       for (const { score } of snapshots) {
+        newTiers.set(score.accountId, score.tier);
         const previous = before.get(score.accountId);
         if (previous === undefined) changes.firstScored++;
         if (previous === score.tier) continue;
@@ -92,21 +124,30 @@ export async function runScorePass(options: ScorePassOptions): Promise<ScorePass
       }
       options.onProgress?.(Math.min(i + chunkSize, ids.length), ids.length);
     }
-    const counts = await tierCounts(db, now);
-    const tiers: Record<Tier, number> = {
-      hot: counts.hot ?? 0,
-      warm: counts.warm ?? 0,
-      cold: counts.cold ?? 0,
-    };
+    // An incremental pass moves the last pass's counts by the tier changes it made; a full pass counts.
+    const tiers = await timed("summary", async (): Promise<Record<Tier, number>> => {
+      if (incremental && last.tiers) {
+        const moved: Record<string, number> = { hot: 0, warm: 0, cold: 0, ...last.tiers };
+        for (const [id, tier] of newTiers) {
+          const previous = before.get(id);
+          if (previous !== undefined) moved[previous] = (moved[previous] ?? 0) - 1;
+          moved[tier] = (moved[tier] ?? 0) + 1;
+        }
+        return { hot: moved.hot ?? 0, warm: moved.warm ?? 0, cold: moved.cold ?? 0 };
+      }
+      const counts = await tierCounts(db, now);
+      return { hot: counts.hot ?? 0, warm: counts.warm ?? 0, cold: counts.cold ?? 0 };
+    });
     const result: ScorePassResult = {
       asOf: now.toISOString(),
       configVersion: config.version,
       mode: incremental ? "incremental" : "full",
-      accounts: all.length,
+      accounts,
       scored: ids.length,
       tiers,
       changes,
       durationMs: Date.now() - started.getTime(),
+      phases,
     };
     await db.prisma.cycleRun.update({
       where: { id: run.id },

@@ -2,17 +2,25 @@ import type { PqlConfig } from "../config/schema.ts";
 import type { AccountFeatures, SignalFeature } from "../signals/account-features.ts";
 import type { Database } from "./database.ts";
 
-/** How signals are matched in SQL: exact names per message type, and path prefixes for pages. */
+/**
+ * How signals are matched in SQL, as rows to hash-join on: exact names (a track or screen
+ * event, a page name, or a page path: page patterns starting with "/" are paths), and page path
+ * prefixes (patterns ending in "*").
+ */
 export function signalSpecs(config: PqlConfig) {
-  const likePrefix = (pattern: string) => `${pattern.slice(0, -1).replace(/[\\%_]/g, "\\$&")}%`;
-  return config.signals.map((s) => ({
-    key: s.key,
-    window_days: s.windowDays,
-    track_names: s.match.events ?? [],
-    page_names: (s.match.pages ?? []).filter((p) => !p.endsWith("*")),
-    page_prefixes: (s.match.pages ?? []).filter((p) => p.endsWith("*")).map(likePrefix),
-    screen_names: s.match.screens ?? [],
-  }));
+  const exact: { key: string; window_days: number; type: string; by: "event" | "path"; name: string }[] = [];
+  const prefix: { key: string; window_days: number; prefix: string }[] = [];
+  for (const s of config.signals) {
+    const base = { key: s.key, window_days: s.windowDays };
+    for (const name of s.match.events ?? []) exact.push({ ...base, type: "track", by: "event", name });
+    for (const name of s.match.screens ?? []) exact.push({ ...base, type: "screen", by: "event", name });
+    for (const page of s.match.pages ?? []) {
+      if (page.endsWith("*"))
+        prefix.push({ ...base, prefix: `${page.slice(0, -1).replace(/[\\%_]/g, "\\$&")}%` });
+      else exact.push({ ...base, type: "page", by: page.startsWith("/") ? "path" : "event", name: page });
+    }
+  }
+  return { exact, prefix };
 }
 
 /**
@@ -21,30 +29,45 @@ export function signalSpecs(config: PqlConfig) {
  * Windows are (now - days, now]; "previous" windows the same length just before.
  */
 export const FEATURES_SQL = `
-WITH sig AS (
-  SELECT * FROM jsonb_to_recordset($3::jsonb) AS s(key text, window_days int, track_names text[],
-    page_names text[], page_prefixes text[], screen_names text[])
+WITH sig_exact AS (
+  SELECT * FROM jsonb_to_recordset($3::jsonb -> 'exact') AS s(key text, window_days int, type text, by text, name text)
+),
+sig_prefix AS (
+  SELECT * FROM jsonb_to_recordset($3::jsonb -> 'prefix') AS s(key text, window_days int, prefix text)
 ),
 m AS (
-  SELECT account_id, user_id, type, event, path, timestamp,
-    type IN ('track', 'page', 'screen') AS product,
-    timestamp > $2::timestamptz - make_interval(days => $4::int) AS recent,
-    timestamp <= $2::timestamptz - make_interval(days => $4::int)
-      AND timestamp > $2::timestamptz - make_interval(days => 2 * $4::int) AS previous
-  FROM messages
-  WHERE account_id = ANY($1::text[]) AND timestamp <= $2::timestamptz
+  SELECT x.id, x.account_id, x.user_id, x.type, x.event, x.path, x.timestamp,
+    x.type IN ('track', 'page', 'screen') AS product,
+    x.timestamp > $2::timestamptz - make_interval(days => $4::int) AS recent,
+    x.timestamp <= $2::timestamptz - make_interval(days => $4::int)
+      AND x.timestamp > $2::timestamptz - make_interval(days => 2 * $4::int) AS previous
+  FROM unnest($1::text[]) AS ids(account_id)
+  CROSS JOIN LATERAL (
+    -- One index range scan per account on (account_id, timestamp); OFFSET 0 keeps the planner
+    -- from flattening this into a scan of the whole table when its estimates are off.
+    SELECT id, account_id, user_id, type, event, path, timestamp FROM messages
+    WHERE account_id = ids.account_id AND timestamp <= $2::timestamptz
+    OFFSET 0
+  ) x
+),
+matched AS (
+  SELECT m.id, m.account_id, m.timestamp, s.key, s.window_days
+  FROM m JOIN sig_exact s ON s.by = 'event' AND s.type = m.type AND s.name = m.event
+  UNION
+  SELECT m.id, m.account_id, m.timestamp, s.key, s.window_days
+  FROM m JOIN sig_exact s ON s.by = 'path' AND m.type = 'page' AND s.name = m.path
+  UNION
+  SELECT m.id, m.account_id, m.timestamp, s.key, s.window_days
+  FROM m JOIN sig_prefix s ON m.type = 'page' AND m.path LIKE s.prefix
 ),
 per_signal AS (
-  SELECT m.account_id, s.key,
-    count(*) FILTER (WHERE m.timestamp > $2::timestamptz - make_interval(days => s.window_days))::int AS n,
-    count(*) FILTER (WHERE m.timestamp <= $2::timestamptz - make_interval(days => s.window_days)
-      AND m.timestamp > $2::timestamptz - make_interval(days => 2 * s.window_days))::int AS prev,
-    min(m.timestamp) AS first_at
-  FROM m JOIN sig s ON
-    (m.type = 'track' AND m.event = ANY(s.track_names))
-    OR (m.type = 'page' AND (m.path = ANY(s.page_names) OR m.event = ANY(s.page_names) OR m.path LIKE ANY(s.page_prefixes)))
-    OR (m.type = 'screen' AND m.event = ANY(s.screen_names))
-  GROUP BY m.account_id, s.key
+  SELECT account_id, key,
+    count(*) FILTER (WHERE timestamp > $2::timestamptz - make_interval(days => window_days))::int AS n,
+    count(*) FILTER (WHERE timestamp <= $2::timestamptz - make_interval(days => window_days)
+      AND timestamp > $2::timestamptz - make_interval(days => 2 * window_days))::int AS prev,
+    min(timestamp) AS first_at
+  FROM matched
+  GROUP BY account_id, key
 ),
 signals AS (
   SELECT account_id, jsonb_object_agg(key, jsonb_build_array(n, prev, first_at)) AS signals

@@ -6,12 +6,21 @@ export interface LastPass {
   startedAt: Date;
   asOf: Date;
   configVersion: string;
+  /** Accounts per tier after that pass. */
+  tiers: Record<string, number> | null;
 }
 
-/** The last successful scoring pass: when it started, as of when it scored, with which config. */
+/**
+ * The successful scoring pass with the latest as-of time (a pass for a past date does not count
+ * as "last"): when it started, as of when it scored, with which config.
+ */
 export async function lastScorePass(db: Database): Promise<LastPass | null> {
-  const { rows } = await db.sql.query<{ started_at: Date; stats: { asOf?: string; configVersion?: string } }>(
-    `SELECT started_at, stats FROM cycle_runs WHERE kind = 'score' AND status = 'ok' ORDER BY started_at DESC LIMIT 1`,
+  const { rows } = await db.sql.query<{
+    started_at: Date;
+    stats: { asOf?: string; configVersion?: string; tiers?: Record<string, number> };
+  }>(
+    `SELECT started_at, stats FROM cycle_runs WHERE kind = 'score' AND status = 'ok'
+    ORDER BY (stats->>'asOf')::timestamptz DESC, started_at DESC LIMIT 1`,
   );
   const row = rows[0];
   if (!row?.stats.asOf || !row.stats.configVersion) return null;
@@ -19,6 +28,7 @@ export async function lastScorePass(db: Database): Promise<LastPass | null> {
     startedAt: new Date(row.started_at),
     asOf: new Date(row.stats.asOf),
     configVersion: row.stats.configVersion,
+    tiers: row.stats.tiers ?? null,
   };
 }
 
@@ -26,22 +36,44 @@ export async function lastScorePass(db: Database): Promise<LastPass | null> {
  * The accounts that exist as of `now`: those with a message at or before it, and those known
  * without any message (e.g. from outcomes or a CRM). An account first seen after `now` is not.
  */
-export async function accountIdsAsOf(db: Database, now: Date): Promise<string[]> {
+export async function accountIdsAsOf(db: Database, now: Date, among?: readonly string[]): Promise<string[]> {
+  const scope = among ? "a.id = ANY($2::text[])" : "true";
+  const params: unknown[] = among ? [now.toISOString(), among] : [now.toISOString()];
+  // The usual case, `now` after every message: every account exists, no per-account probe needed.
+  const { rows: latest } = await db.sql.query<{ last: Date | null }>(
+    "SELECT max(timestamp) AS last FROM messages",
+  );
+  const last = latest[0]?.last;
+  if (last === null || last === undefined || new Date(last).getTime() <= now.getTime()) {
+    const { rows } = await db.sql.query<{ id: string }>(
+      among
+        ? "SELECT id FROM accounts WHERE id = ANY($1::text[]) ORDER BY id"
+        : "SELECT id FROM accounts ORDER BY id",
+      among ? [among] : [],
+    );
+    return rows.map((r) => r.id);
+  }
   const { rows } = await db.sql.query<{ id: string }>(
     `SELECT a.id FROM accounts a
-    WHERE EXISTS (SELECT 1 FROM messages m WHERE m.account_id = a.id AND m.timestamp <= $1)
-      OR NOT EXISTS (SELECT 1 FROM messages m WHERE m.account_id = a.id)
+    WHERE ${scope} AND (EXISTS (SELECT 1 FROM messages m WHERE m.account_id = a.id AND m.timestamp <= $1)
+      OR NOT EXISTS (SELECT 1 FROM messages m WHERE m.account_id = a.id))
     ORDER BY a.id`,
-    [now.toISOString()],
+    params,
   );
   return rows.map((r) => r.id);
 }
 
+/** How many accounts there are. */
+export async function accountCount(db: Database): Promise<number> {
+  const { rows } = await db.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM accounts");
+  return rows[0]?.n ?? 0;
+}
+
 /**
  * Accounts whose score may differ from their last snapshot: new messages received since the
- * last pass started, changed traits, never scored, events between the last as-of and now, and
- * events that a window (of `windowDays`, or twice that for the previous window) has slid past.
- * Every branch is an index range scan, so a steady-state pass costs what changed, not the total.
+ * last pass started, new or changed accounts (`updated_at`), events between the last as-of and
+ * now, and events that a window (of `windowDays`, or twice that for the previous window) has slid
+ * past. Every branch is an index range scan, so a steady-state pass costs what changed, not the total.
  */
 export async function changedAccountIds(
   db: Database,
@@ -49,20 +81,29 @@ export async function changedAccountIds(
   now: Date,
   windowDays: number[],
 ): Promise<string[]> {
-  const slides = [...new Set(windowDays.flatMap((d) => [d, 2 * d]))];
-  const slideClauses = slides
-    .map(
-      (_, i) =>
-        `(timestamp > $2::timestamptz - make_interval(days => $${i + 4}::int) AND timestamp <= $3::timestamptz - make_interval(days => $${i + 4}::int))`,
-    )
-    .join(" OR ");
+  // Time slices whose events changed a window: (last as-of, now] itself, and for every window
+  // length (and twice it, the previous window) the slice it slid past. Empty slices are skipped;
+  // each remaining one is its own index range scan on messages.timestamp.
+  const slices: [number, number][] = [];
+  if (now.getTime() > last.asOf.getTime()) {
+    slices.push([last.asOf.getTime(), now.getTime()]);
+    for (const days of new Set(windowDays.flatMap((d) => [d, 2 * d]))) {
+      slices.push([last.asOf.getTime() - days * 86_400_000, now.getTime() - days * 86_400_000]);
+    }
+  }
+  const params: unknown[] = [last.startedAt.toISOString()];
+  const branches = slices.map(([from, to]) => {
+    params.push(new Date(from).toISOString(), new Date(to).toISOString());
+    return `SELECT account_id FROM messages WHERE account_id IS NOT NULL
+      AND timestamp > $${params.length - 1}::timestamptz AND timestamp <= $${params.length}::timestamptz`;
+  });
   const { rows } = await db.sql.query<{ id: string }>(
-    `SELECT account_id AS id FROM messages WHERE received_at > $1 AND account_id IS NOT NULL
-    UNION SELECT id FROM accounts WHERE updated_at > $1
-    UNION SELECT a.id FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM score_snapshots s WHERE s.account_id = a.id)
-    UNION SELECT account_id FROM messages WHERE account_id IS NOT NULL
-      AND ((timestamp > $2::timestamptz AND timestamp <= $3::timestamptz)${slideClauses ? ` OR ${slideClauses}` : ""})`,
-    [last.startedAt.toISOString(), last.asOf.toISOString(), now.toISOString(), ...slides],
+    [
+      "SELECT account_id AS id FROM messages WHERE received_at > $1 AND account_id IS NOT NULL",
+      "SELECT id FROM accounts WHERE updated_at > $1",
+      ...branches,
+    ].join("\n    UNION "),
+    params,
   );
   return rows.map((r) => r.id).sort();
 }
