@@ -36,7 +36,8 @@ export interface AccountScore {
   components: Component[];
   /** Plain words, strongest contribution first, then what is missing. */
   reasons: string[];
-  activation: { reached: string[]; total: number; ttfvHours: number | null };
+  /** Milestones reached (ever), those reached within their expectedDay of the first event, TTFV. */
+  activation: { reached: string[]; onTime: string[]; total: number; ttfvHours: number | null };
 }
 
 const DIMENSION_OF: Record<ComponentName, Dimension> = {
@@ -93,6 +94,7 @@ export function scoreAccount(features: AccountFeatures, config: PqlConfig, now: 
     reasons: reasonsFor(features, config, components, icp, activation),
     activation: {
       reached: activation.reached,
+      onTime: activation.onTime,
       total: config.milestones.length,
       ttfvHours: activation.ttfvHours,
     },
@@ -142,6 +144,7 @@ export function depth(
 interface Activation {
   value: number;
   reached: string[];
+  onTime: string[];
   ttfvHours: number | null;
 }
 
@@ -167,9 +170,15 @@ export function activationOf(features: AccountFeatures, config: PqlConfig, now: 
         ? 1
         : config.scoring.ttfvTargetHours / ttfvHours;
   const share = config.milestones.length === 0 ? 0 : reached.length / config.milestones.length;
+  const first = features.firstSeenAt?.getTime();
+  const onTime = reached.filter((m) => {
+    const at = reachedAt(m);
+    return first !== undefined && at !== null && at.getTime() - first <= m.expectedDay * 24 * HOUR;
+  });
   return {
     value: 0.7 * share + 0.3 * speed,
     reached: reached.map((m) => m.key),
+    onTime: onTime.map((m) => m.key),
     ttfvHours: ttfvHours === null ? null : round2(ttfvHours),
   };
 }

@@ -1,7 +1,7 @@
 import { loadConfig } from "../../config/load-config.ts";
 import { UsageError } from "../../errors.ts";
 import { personaMatcher } from "../../signals/persona.ts";
-import { scoreAccount } from "../../signals/score-account.ts";
+import { formatHours, scoreAccount } from "../../signals/score-account.ts";
 import { readAccountFeatures } from "../../store/account-features-query.ts";
 import { refreshPersonas } from "../../store/persona-store.ts";
 import type { Command } from "../main.ts";
@@ -101,6 +101,13 @@ export const explainCommand: Command = {
           [
             "active",
             `${features.activeUsers} users, ${features.personas.length} personas, ${features.activeDays} days, ${features.events} events (previous window ${features.previousEvents})`,
+          ],
+          [
+            "activation",
+            `${result.activation.reached.length} of ${result.activation.total} milestones (${result.activation.onTime.length} on time)` +
+              (result.activation.ttfvHours === null
+                ? ", core value not reached"
+                : `, time to first value ${formatHours(result.activation.ttfvHours)}`),
           ],
         ]),
         "",

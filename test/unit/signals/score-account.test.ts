@@ -92,7 +92,13 @@ describe("scoreAccount", () => {
       facts: ["1,200 employees", "Software", "uses BambooHR"],
       unknown: [],
     });
-    expect(result.activation).toEqual({ reached: ["m1", "m2"], total: 2, ttfvHours: 12 });
+    // m1 at 1 h (expected by day 1), m2 at 12 h (expected by day 3): both on time
+    expect(result.activation).toEqual({
+      reached: ["m1", "m2"],
+      onTime: ["m1", "m2"],
+      total: 2,
+      ttfvHours: 12,
+    });
   });
 
   it("estimates PQR from seats x expansion, the tier-feature uplift, annualised usage and company size", () => {
@@ -185,12 +191,22 @@ describe("activationOf", () => {
       signals: { a1: { count: 1, previousCount: 0, firstAt: at(48) } },
     });
     // 0.7 x 1/2 + 0.3 x 24/48
-    expect(activationOf(slow, config, NOW)).toEqual({ value: 0.5, reached: ["m2"], ttfvHours: 48 });
+    expect(activationOf(slow, config, NOW)).toEqual({
+      value: 0.5,
+      reached: ["m2"],
+      onTime: ["m2"],
+      ttfvHours: 48,
+    });
+    const late = features({
+      firstSeenAt: firstSeen,
+      signals: { a1: { count: 1, previousCount: 0, firstAt: at(73) } },
+    });
+    expect(activationOf(late, config, NOW).onTime).toEqual([]); // m2 expected by day 3 (72 h)
     const future = features({
       firstSeenAt: firstSeen,
       signals: { a1: { count: 1, previousCount: 0, firstAt: new Date(NOW.getTime() + 1) } },
     });
-    expect(activationOf(future, config, NOW)).toEqual({ value: 0, reached: [], ttfvHours: null });
+    expect(activationOf(future, config, NOW)).toEqual({ value: 0, reached: [], onTime: [], ttfvHours: null });
     const partial = scoreAccount(
       features({ ...acme, signals: { i1: { count: 1, previousCount: 0, firstAt: at(1) } } }),
       config,
