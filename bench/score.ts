@@ -36,6 +36,7 @@ interface PassRun {
   scored: number;
   mode: string;
   maxRssMb: number;
+  phases: Record<string, number>;
 }
 
 function pass(env: Record<string, string>, full: boolean): Promise<PassRun> {
@@ -133,6 +134,7 @@ async function scale(name: string, engine: Engine, accounts: number, incremental
       bareAggregationSeconds: round(floor / 1000),
       fullToBare: round(full / floor),
       peakRssMb: Math.max(...fulls.map((r) => r.maxRssMb)),
+      fullPassPhasesMs: fulls[0]?.phases,
       incremental: null as null | {
         changedAccounts: number;
         scored: number;
@@ -152,6 +154,7 @@ async function scale(name: string, engine: Engine, accounts: number, incremental
         scored: inc.scored,
         seconds: round(inc.durationMs / 1000),
         shareOfFull: round(inc.durationMs / full, 4),
+        phasesMs: inc.phases,
       };
       row.peakRssMb = Math.max(row.peakRssMb, inc.maxRssMb);
     }

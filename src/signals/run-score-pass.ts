@@ -78,7 +78,8 @@ export async function runScorePass(options: ScorePassOptions): Promise<ScorePass
         phases[phase] += Math.round(performance.now() - t);
       }
     };
-    await timed("attribute", () => attributeMessages(db, incremental ? last.startedAt : null));
+    // Messages received before the last pass were swept by it; only the very first pass sweeps all.
+    await timed("attribute", () => attributeMessages(db, last?.startedAt ?? null));
     const personaChanges = await timed("personas", () =>
       refreshPersonas(db, personaMatcher(config.config.personas), config.version),
     );

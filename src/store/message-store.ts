@@ -1,5 +1,6 @@
 import type { SegmentMessage } from "../signals/segment-message.ts";
 import { accountFields, TECH_STACK_TRAITS, userFields } from "../signals/traits.ts";
+import { copyField } from "./copy-text.ts";
 import type { Database, SqlClient } from "./database.ts";
 
 export interface StoreResult {
@@ -292,15 +293,6 @@ function copyData(
     data += `${copyField(m.messageId)}\t${m.type}\t${copyField(m.userId)}\t${copyField(m.anonymousId)}\t${copyField(accountId)}\t${copyField(m.event)}\t${copyField(m.path)}\t${m.timestamp.toISOString()}\t${receivedAt}\t${payload}\n`;
   }
   return data;
-}
-
-const COPY_SPECIALS = /[\\\t\n\r]/;
-const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
-
-/** A COPY text-format field: null is \N; backslash, tab and line breaks escaped (most values have none). */
-function copyField(value: string | null): string {
-  if (value === null) return "\\N";
-  return COPY_SPECIALS.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c] as string) : value;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { PersonaMatcher } from "../signals/persona.ts";
 import type { Database } from "./database.ts";
 
-const PAGE = 5000;
+const PAGE = 20_000;
 
 /**
  * Derives users' persona keys with the config's matcher, for users never derived with this

@@ -1,5 +1,6 @@
 import type { AccountFeatures } from "../signals/account-features.ts";
 import type { AccountScore } from "../signals/score-account.ts";
+import { copyField } from "./copy-text.ts";
 import type { Database } from "./database.ts";
 
 export interface LastPass {
@@ -147,22 +148,29 @@ export async function writeSnapshots(
   context: { asOf: Date; configVersion: string; cycleRunId: bigint },
 ): Promise<void> {
   if (snapshots.length === 0) return;
-  const rows = snapshots.map(({ features, score }) => ({
-    account_id: score.accountId,
-    score: score.score,
-    tier: score.tier,
-    pqr: score.pqr.pqr,
-    icp: score.icp.score,
-    components: score.components,
-    reasons: score.reasons,
-    features: { ...features, pqr: score.pqr, icp: score.icp, activation: score.activation },
-  }));
-  await db.sql.query(
-    `INSERT INTO score_snapshots (account_id, as_of, score, tier, pqr, icp, components, reasons, features, config_version, cycle_run_id)
-    SELECT r.account_id, $2::timestamptz, r.score, r.tier, r.pqr, r.icp, r.components, r.reasons, r.features, $3, $4::bigint
-    FROM jsonb_to_recordset($1::jsonb) AS r(account_id text, score float8, tier text, pqr numeric, icp float8,
-      components jsonb, reasons jsonb, features jsonb)`,
-    [JSON.stringify(rows), context.asOf.toISOString(), context.configVersion, context.cycleRunId.toString()],
+  const asOf = context.asOf.toISOString();
+  const run = context.cycleRunId.toString();
+  let data = "";
+  for (const { features, score } of snapshots) {
+    const detail = { ...features, pqr: score.pqr, icp: score.icp, activation: score.activation };
+    data += [
+      copyField(score.accountId),
+      asOf,
+      score.score,
+      score.tier,
+      score.pqr.pqr,
+      score.icp.score === null ? "\\N" : score.icp.score,
+      copyField(JSON.stringify(score.components)),
+      copyField(JSON.stringify(score.reasons)),
+      copyField(JSON.stringify(detail)),
+      copyField(context.configVersion),
+      run,
+    ].join("\t");
+    data += "\n";
+  }
+  await db.sql.copyText(
+    "score_snapshots (account_id, as_of, score, tier, pqr, icp, components, reasons, features, config_version, cycle_run_id)",
+    data,
   );
 }
 
