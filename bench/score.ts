@@ -140,6 +140,7 @@ async function scale(name: string, engine: Engine, accounts: number, incremental
         scored: number;
         seconds: number;
         shareOfFull: number;
+        phasesMs: Record<string, number>;
       },
     };
     if (incremental) {
