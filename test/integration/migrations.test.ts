@@ -118,28 +118,30 @@ describe("the migrator", () => {
     }
   });
 
-  const pg = postgresAvailable ? describe : describe.skip;
-  pg(`on PostgreSQL${postgresAvailable ? "" : ` (${SKIP_PG_REASON})`}`, () => {
-    const cleanups: (() => Promise<void>)[] = [];
-    afterAll(async () => {
-      for (const c of cleanups) await c();
-    });
-    it("lets several processes start at once: each migration runs exactly once", async () => {
-      const { url, drop } = await createPostgresDatabase();
-      const dbs = await Promise.all(
-        [1, 2, 3].map(() => openDatabase({ databaseUrl: url, dataDir: tempDir() })),
-      );
-      cleanups.push(async () => {
-        for (const db of dbs) await db.close();
-        await drop();
+  describe.skipIf(!postgresAvailable)(
+    `on PostgreSQL${postgresAvailable ? "" : ` (${SKIP_PG_REASON})`}`,
+    () => {
+      const cleanups: (() => Promise<void>)[] = [];
+      afterAll(async () => {
+        for (const c of cleanups) await c();
       });
-      const results = await Promise.all(dbs.map((db) => migrate(db)));
-      const applied = results.flatMap((r) => r.applied);
-      expect(applied).toEqual(readMigrations().map((m) => m.name));
-      const { rows } = await (dbs[0] as Database).sql.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM _pql_migrations",
-      );
-      expect(rows[0]?.n).toBe(readMigrations().length);
-    });
-  });
+      it("lets several processes start at once: each migration runs exactly once", async () => {
+        const { url, drop } = await createPostgresDatabase();
+        const dbs = await Promise.all(
+          [1, 2, 3].map(() => openDatabase({ databaseUrl: url, dataDir: tempDir() })),
+        );
+        cleanups.push(async () => {
+          for (const db of dbs) await db.close();
+          await drop();
+        });
+        const results = await Promise.all(dbs.map((db) => migrate(db)));
+        const applied = results.flatMap((r) => r.applied);
+        expect(applied).toEqual(readMigrations().map((m) => m.name));
+        const { rows } = await (dbs[0] as Database).sql.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM _pql_migrations",
+        );
+        expect(rows[0]?.n).toBe(readMigrations().length);
+      });
+    },
+  );
 });
