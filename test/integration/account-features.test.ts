@@ -169,6 +169,34 @@ for (const engine of ENGINES) {
         });
       });
 
+      it("derives a persona again when a title changes, and names the account to re-score", async () => {
+        expect(await refreshPersonas(store.db, personaMatcher(config.personas), version)).toEqual(new Set());
+        const parsed = parseSegmentMessage(
+          {
+            type: "identify",
+            messageId: "w-title",
+            userId: "u3",
+            traits: { title: "CFO" },
+            timestamp: ago(DAY),
+          },
+          { receivedAt: NOW },
+        );
+        if (!parsed.ok) throw new Error(parsed.reason);
+        await storeMessages(store.db, [parsed.message]);
+        expect(await refreshPersonas(store.db, personaMatcher(config.personas), version)).toEqual(
+          new Set(["acct_w"]),
+        );
+        const [features] = await readAccountFeatures(store.db, config, NOW, ["acct_w"]);
+        expect(features).toMatchObject({
+          personas: ["finance", "hr_admin", "recruiter"],
+          usersWithoutPersona: 0,
+        });
+        // A new config version derives everyone again, but only real changes name accounts.
+        expect(await refreshPersonas(store.db, personaMatcher(config.personas), "another-version")).toEqual(
+          new Set(),
+        );
+      });
+
       it("sees nothing of an account before its first event, and ignores everything after `now`", async () => {
         const [early] = await readAccountFeatures(store.db, config, new Date(ago(50 * DAY)), ["acct_w"]);
         expect(early).toMatchObject({ activeUsers: 0, events: 0, firstSeenAt: null, signals: {} });
