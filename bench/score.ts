@@ -7,7 +7,8 @@
  * Beside each, in the same run and on the same data: the bare aggregation query alone (the
  * features of every account, materialised in the database: what a hand-written SQL model would
  * cost), and the ratio. Each pass runs in a child process whose peak RSS is reported.
- * M takes the median of BENCH_RUNS runs (default 3); L runs once (minutes per pass).
+ * M takes the median of BENCH_RUNS runs (default 3); L runs once (minutes per pass). The data is
+ * vacuumed, analysed and checkpointed after loading, before anything is timed.
  * BENCH_SCALES=M or L runs one scale; BENCH_SCALE_FACTOR=0.05 shrinks both for a quick look.
  * Prints a table, then one JSON line. Figures, never pass/fail.
  */
@@ -115,6 +116,10 @@ async function scale(name: string, engine: Engine, accounts: number, incremental
     const opened = await openDatabase(db.settings);
     await migrate(opened);
     await importFile(file, { store: (m) => storeMessages(opened, m) });
+    // Settle the bulk load before timing anything: fresh statistics, no autovacuum or checkpoint
+    // of 10M new rows running under the timed passes.
+    await opened.sql.exec("VACUUM ANALYZE");
+    if (engine === "postgres") await opened.sql.exec("CHECKPOINT");
     await opened.close();
     const fulls: PassRun[] = [];
     const floors: number[] = [];
