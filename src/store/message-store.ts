@@ -308,14 +308,13 @@ async function resolveAccounts(tx: SqlClient, batch: Batch): Promise<void> {
       [batch.grouped],
     );
   }
-  const aliased = batch.aliased.length > 0 ? batch.aliased : null;
-  if (aliased) {
+  if (batch.aliased.length > 0) {
     await tx.query(
       `UPDATE messages m SET account_id = u.account_id
       FROM identity_links l JOIN users u ON u.id = l.user_id
       WHERE l.previous_id = ANY($1::text[]) AND m.anonymous_id = l.previous_id AND m.user_id IS NULL
         AND m.account_id IS NULL AND u.account_id IS NOT NULL`,
-      [aliased],
+      [batch.aliased],
     );
   }
 }
@@ -323,7 +322,7 @@ async function resolveAccounts(tx: SqlClient, batch: Batch): Promise<void> {
 /**
  * Gives messages still without an account their user's (or aliased user's) account. Only an
  * anonymous message racing the alias of its anonymousId in another process can be left so; the
- * scoring pass runs this over the messages received since the last pass (all, on a full pass).
+ * scoring pass runs this over the messages received since the last pass (all, on the first pass).
  */
 export async function attributeMessages(db: Database, receivedSince: Date | null): Promise<number> {
   const { rowCount } = await db.sql.query(
