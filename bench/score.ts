@@ -17,11 +17,13 @@ import path from "node:path";
 import { table } from "../src/cli/output.ts";
 import { loadConfig } from "../src/config/load-config.ts";
 import { importFile } from "../src/signals/import-file.ts";
+import { personaMatcher } from "../src/signals/persona.ts";
 import { parseSegmentMessage, type SegmentMessage } from "../src/signals/segment-message.ts";
 import { FEATURES_SQL, signalSpecs } from "../src/store/account-features-query.ts";
 import { openDatabase } from "../src/store/database.ts";
 import { storeMessages } from "../src/store/message-store.ts";
 import { migrate } from "../src/store/migrate.ts";
+import { personaKeys } from "../src/store/persona-store.ts";
 import { ROOT } from "../test/helpers/cli.ts";
 import { probePostgres } from "../test/helpers/postgres.ts";
 import { type Engine, fresh, median, round, WORLD_END, world } from "./common.ts";
@@ -72,12 +74,14 @@ async function bareAggregation(settings: {
   const db = await openDatabase(settings);
   try {
     const { rows } = await db.sql.query<{ id: string }>("SELECT id FROM accounts");
+    const personas = await personaKeys(db, personaMatcher(config.config.personas));
     const started = process.hrtime.bigint();
     await db.sql.query(`CREATE TEMP TABLE bare_features AS ${FEATURES_SQL}`, [
       rows.map((r) => r.id),
       WORLD_END.toISOString(),
       JSON.stringify(signalSpecs(config.config)),
       config.config.scoring.activeWindowDays,
+      JSON.stringify(personas),
     ]);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     await db.sql.exec("DROP TABLE bare_features");

@@ -1,6 +1,7 @@
 import type { PqlConfig } from "../config/schema.ts";
 import type { AccountFeatures, SignalFeature } from "../signals/account-features.ts";
 import type { Database } from "./database.ts";
+import type { PersonaKeys } from "./persona-store.ts";
 
 /**
  * How signals are matched in SQL, as rows to hash-join on: exact names (a track or screen
@@ -26,7 +27,8 @@ export function signalSpecs(config: PqlConfig) {
 /**
  * The features of `accountIds` as of `now`, aggregated in the database: raw events never leave
  * it. Only messages with timestamps at or before `now` count, so a past date recomputes exactly.
- * Windows are (now - days, now]; "previous" windows the same length just before.
+ * Windows are (now - days, now]; "previous" windows the same length just before. Users' personas
+ * come from $5, the persona of each (title, persona trait) pair (see `personaKeys`).
  */
 export const FEATURES_SQL = `
 WITH sig_exact AS (
@@ -82,12 +84,17 @@ activity AS (
     min(timestamp) AS first_seen, max(timestamp) AS last_seen
   FROM m GROUP BY account_id
 ),
+persona_keys AS (
+  SELECT * FROM jsonb_to_recordset($5::jsonb) AS k(title text, persona text, key text)
+),
 personas AS (
   SELECT au.account_id,
-    array_agg(DISTINCT u.persona_key ORDER BY u.persona_key) FILTER (WHERE u.persona_key IS NOT NULL) AS personas,
-    count(*) FILTER (WHERE u.persona_key IS NULL)::int AS without_persona
+    array_agg(DISTINCT k.key ORDER BY k.key) FILTER (WHERE k.key IS NOT NULL) AS personas,
+    count(*) FILTER (WHERE k.key IS NULL)::int AS without_persona
   FROM (SELECT DISTINCT account_id, user_id FROM m WHERE product AND recent AND user_id IS NOT NULL) au
-  JOIN users u ON u.id = au.user_id
+  -- One primary-key probe per active user: a chunk has thousands, the table may hold millions.
+  CROSS JOIN LATERAL (SELECT title, persona FROM users WHERE id = au.user_id OFFSET 0) u
+  LEFT JOIN persona_keys k ON k.title = COALESCE(u.title, '') AND k.persona = COALESCE(u.persona, '')
   GROUP BY au.account_id
 )
 SELECT a.id, a.name, a.domain, a.employees, a.industry, a.region, a.plan, a.seats, a.tech_stack,
@@ -126,6 +133,7 @@ export async function readAccountFeatures(
   config: PqlConfig,
   now: Date,
   accountIds: readonly string[],
+  personas: PersonaKeys,
 ): Promise<AccountFeatures[]> {
   if (accountIds.length === 0) return [];
   const { rows } = await db.sql.query<FeatureRow>(FEATURES_SQL, [
@@ -133,6 +141,7 @@ export async function readAccountFeatures(
     now.toISOString(),
     JSON.stringify(signalSpecs(config)),
     config.scoring.activeWindowDays,
+    JSON.stringify(personas),
   ]);
   return rows.map(toFeatures);
 }

@@ -218,10 +218,7 @@ async function upsertUsers(tx: SqlClient, rows: UserRow[]): Promise<void> {
       ${newestWins("u", "traits_at", USER_COLUMNS)},
       account_id = CASE WHEN excluded.account_at IS NOT NULL AND (u.account_at IS NULL OR excluded.account_at >= u.account_at)
         THEN excluded.account_id ELSE u.account_id END,
-      account_at = GREATEST(u.account_at, excluded.account_at),
-      persona_version = CASE WHEN (excluded.title IS NOT NULL AND excluded.title IS DISTINCT FROM u.title)
-        OR (excluded.persona IS NOT NULL AND excluded.persona IS DISTINCT FROM u.persona) THEN NULL
-        ELSE u.persona_version END
+      account_at = GREATEST(u.account_at, excluded.account_at)
     WHERE excluded.traits_at IS NOT NULL OR excluded.account_at IS NOT NULL`,
     [JSON.stringify(rows)],
   );

@@ -5,11 +5,13 @@ import { personaMatcher } from "../../src/signals/persona.ts";
 import { parseSegmentMessage } from "../../src/signals/segment-message.ts";
 import { readAccountFeatures } from "../../src/store/account-features-query.ts";
 import { storeMessages } from "../../src/store/message-store.ts";
-import { refreshPersonas } from "../../src/store/persona-store.ts";
+import { type PersonaKeys, personaKeys } from "../../src/store/persona-store.ts";
+import { changedAccountIds } from "../../src/store/score-store.ts";
 import { ROOT } from "../helpers/cli.ts";
 import { createTestStore, ENGINES, SKIP_PG_REASON, type TestStore } from "../helpers/databases.ts";
 
 const { config, version } = loadConfig(path.join(ROOT, "test/fixtures/scoring.config.yaml"));
+const matcher = personaMatcher(config.personas);
 const NOW = new Date("2026-11-01T12:00:00.000Z");
 const DAY = 86_400_000;
 const ago = (ms: number) => new Date(NOW.getTime() - ms).toISOString();
@@ -117,6 +119,7 @@ for (const engine of ENGINES) {
     `account features on ${engine.name}${engine.skip ? ` (${SKIP_PG_REASON})` : ""}`,
     () => {
       let store: TestStore;
+      let personas: PersonaKeys;
       beforeAll(async () => {
         store = await createTestStore(engine.name);
         const parsed = MESSAGES.map((m) => parseSegmentMessage(m, { receivedAt: NOW }));
@@ -127,14 +130,14 @@ for (const engine of ENGINES) {
             return p.message;
           }),
         );
-        await refreshPersonas(store.db, personaMatcher(config.personas), version);
+        personas = await personaKeys(store.db, matcher);
       });
       afterAll(async () => {
         await store?.dispose();
       });
 
       it("counts events in (now - window, now]: the edge is out, an event at now is in, later events are ignored", async () => {
-        const [features] = await readAccountFeatures(store.db, config, NOW, ["acct_w"]);
+        const [features] = await readAccountFeatures(store.db, config, NOW, ["acct_w"], personas);
         expect(features?.signals.a1).toEqual({
           count: 2,
           previousCount: 2,
@@ -154,7 +157,7 @@ for (const engine of ENGINES) {
       });
 
       it("aggregates users, personas, active days, events, trend and firmographics per account", async () => {
-        const [features] = await readAccountFeatures(store.db, config, NOW, ["acct_w"]);
+        const [features] = await readAccountFeatures(store.db, config, NOW, ["acct_w"], personas);
         expect(features).toMatchObject({
           accountId: "acct_w",
           name: "Windows Inc",
@@ -169,8 +172,17 @@ for (const engine of ENGINES) {
         });
       });
 
-      it("derives a persona again when a title changes, and names the account to re-score", async () => {
-        expect(await refreshPersonas(store.db, personaMatcher(config.personas), version)).toEqual(new Set());
+      it("derives the persona table once per distinct (title, persona) pair, leaving unmatched pairs out", () => {
+        expect([...personas].sort((a, b) => a.title.localeCompare(b.title))).toEqual([
+          { title: "HR Manager", persona: "", key: "hr_admin" },
+          { title: "Senior Recruiter", persona: "", key: "recruiter" },
+        ]);
+      });
+
+      it("follows a changed title: the account is named for re-scoring and its personas change", async () => {
+        const since = new Date();
+        const last = { startedAt: since, asOf: NOW, configVersion: version, tiers: null };
+        expect(await changedAccountIds(store.db, last, NOW, [30])).toEqual([]);
         const parsed = parseSegmentMessage(
           {
             type: "identify",
@@ -183,22 +195,28 @@ for (const engine of ENGINES) {
         );
         if (!parsed.ok) throw new Error(parsed.reason);
         await storeMessages(store.db, [parsed.message]);
-        expect(await refreshPersonas(store.db, personaMatcher(config.personas), version)).toEqual(
-          new Set(["acct_w"]),
+        expect(await changedAccountIds(store.db, last, NOW, [30])).toEqual(["acct_w"]);
+        const [features] = await readAccountFeatures(
+          store.db,
+          config,
+          NOW,
+          ["acct_w"],
+          await personaKeys(store.db, matcher),
         );
-        const [features] = await readAccountFeatures(store.db, config, NOW, ["acct_w"]);
         expect(features).toMatchObject({
           personas: ["finance", "hr_admin", "recruiter"],
           usersWithoutPersona: 0,
         });
-        // A new config version derives everyone again, but only real changes name accounts.
-        expect(await refreshPersonas(store.db, personaMatcher(config.personas), "another-version")).toEqual(
-          new Set(),
-        );
       });
 
       it("sees nothing of an account before its first event, and ignores everything after `now`", async () => {
-        const [early] = await readAccountFeatures(store.db, config, new Date(ago(50 * DAY)), ["acct_w"]);
+        const [early] = await readAccountFeatures(
+          store.db,
+          config,
+          new Date(ago(50 * DAY)),
+          ["acct_w"],
+          personas,
+        );
         expect(early).toMatchObject({ activeUsers: 0, events: 0, firstSeenAt: null, signals: {} });
       });
     },

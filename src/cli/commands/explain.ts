@@ -3,7 +3,7 @@ import { UsageError } from "../../errors.ts";
 import { personaMatcher } from "../../signals/persona.ts";
 import { formatHours, scoreAccount } from "../../signals/score-account.ts";
 import { readAccountFeatures } from "../../store/account-features-query.ts";
-import { refreshPersonas } from "../../store/persona-store.ts";
+import { personaKeys } from "../../store/persona-store.ts";
 import type { Command } from "../main.ts";
 import { keyValues, table } from "../output.ts";
 import { atOption } from "./score.ts";
@@ -29,8 +29,8 @@ export const explainCommand: Command = {
           `no account with id or domain ${JSON.stringify(key)}`,
           "`pql-router score` lists accounts",
         );
-      await refreshPersonas(db, personaMatcher(config.config.personas), config.version);
-      const [features] = await readAccountFeatures(db, config.config, now, [accountId]);
+      const personas = await personaKeys(db, personaMatcher(config.config.personas));
+      const [features] = await readAccountFeatures(db, config.config, now, [accountId], personas);
       if (!features) throw new UsageError(`no account with id ${JSON.stringify(accountId)}`);
       const result = scoreAccount(features, config.config, now);
       const { rows: history } = await db.sql.query<{
