@@ -47,3 +47,21 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/**
+ * A peer (HubSpot, Slack) refused or could not be reached after the retries allowed. Work that
+ * was not done stays queued in the database for a later cycle. Never carries a token.
+ */
+export class IntegrationError extends PqlError {
+  /** HTTP status of the last answer, if there was one. */
+  readonly status: number | undefined;
+
+  constructor(
+    code: "hubspot_unavailable" | "hubspot_daily_limit" | "hubspot_auth" | "hubspot_rejected",
+    message: string,
+    options: { hint?: string; cause?: unknown; status?: number } = {},
+  ) {
+    super(code, message, options);
+    this.status = options.status;
+  }
+}

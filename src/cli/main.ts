@@ -10,6 +10,12 @@ import { demoCommand } from "./commands/demo.ts";
 import { evaluateCommand } from "./commands/evaluate.ts";
 import { explainCommand } from "./commands/explain.ts";
 import { generateCommand } from "./commands/generate.ts";
+import {
+  hubspotOutcomesCommand,
+  hubspotPreviewCommand,
+  hubspotSetupCommand,
+  hubspotSyncCommand,
+} from "./commands/hubspot.ts";
 import { importCommand } from "./commands/import.ts";
 import { outcomesImportCommand } from "./commands/outcomes-import.ts";
 import { scoreCommand } from "./commands/score.ts";
@@ -44,6 +50,10 @@ const COMMANDS: Record<string, Command> = {
   score: scoreCommand,
   explain: explainCommand,
   evaluate: evaluateCommand,
+  "hubspot setup": hubspotSetupCommand,
+  "hubspot sync": hubspotSyncCommand,
+  "hubspot preview": hubspotPreviewCommand,
+  "hubspot outcomes": hubspotOutcomesCommand,
   serve: serveCommand,
   status: statusCommand,
   generate: generateCommand,

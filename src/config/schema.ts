@@ -255,6 +255,75 @@ const slack = z.strictObject({
   }),
 });
 
+const tierName = z.enum(["hot", "warm", "cold"], { error: "expected hot, warm or cold" });
+
+const hubspot = z.strictObject({
+  portalId: z
+    .string()
+    .regex(/^\d+$/, { error: "expected a numeric HubSpot portal (hub) id" })
+    .optional()
+    .describe("your HubSpot portal id, for links to companies in task bodies and reports"),
+  companies: z
+    .strictObject({
+      syncTiers: z
+        .array(tierName)
+        .default(["hot", "warm"])
+        .describe(
+          "accounts in these tiers are matched to HubSpot companies and written; once matched, an account is kept up to date whatever its tier",
+        ),
+      createTiers: z
+        .array(tierName)
+        .default([])
+        .describe("unmatched accounts in these tiers become new HubSpot companies; [] never creates"),
+      searchAgainAfterHours: positiveInt
+        .default(24)
+        .describe("an account whose domain matched no company is searched again after this"),
+    })
+    .default({ syncTiers: ["hot", "warm"], createTiers: [], searchAgainAfterHours: 24 }),
+  tasks: z
+    .strictObject({
+      subject: text
+        .default("PQL: {name} is hot (score {score})")
+        .describe("task subject; {name}, {domain}, {score}, {tier}, {pqr} and {pool} are replaced"),
+      dueInHours: positiveInt.default(24).describe("the task is due this long after the account was routed"),
+      priority: z.enum(["LOW", "MEDIUM", "HIGH"], { error: "expected LOW, MEDIUM or HIGH" }).default("HIGH"),
+      type: z.enum(["TODO", "CALL", "EMAIL"], { error: "expected TODO, CALL or EMAIL" }).default("TODO"),
+      ownerEmail: z
+        .email({ error: "expected an email address" })
+        .optional()
+        .describe("HubSpot owner of tasks not routed to a rep (looked up by email with the owners API)"),
+    })
+    .default({
+      subject: "PQL: {name} is hot (score {score})",
+      dueInHours: 24,
+      priority: "HIGH",
+      type: "TODO",
+    }),
+  outcomes: z
+    .strictObject({
+      from: z
+        .enum(["deals", "companyProperty"], { error: "expected deals or companyProperty" })
+        .default("deals")
+        .describe(
+          "deals: a company with a deal in a won stage converted; companyProperty: a company property says so",
+        ),
+      wonStages: z.array(text).default(["closedwon"]).describe("deal stage ids that count as won"),
+      companyProperty: text
+        .default("lifecyclestage")
+        .describe("with from: companyProperty, the property to read"),
+      convertedValues: z
+        .array(text)
+        .default(["customer"])
+        .describe("with from: companyProperty, values that mean converted"),
+    })
+    .default({
+      from: "deals",
+      wonStages: ["closedwon"],
+      companyProperty: "lifecyclestage",
+      convertedValues: ["customer"],
+    }),
+});
+
 const cooldowns = z.strictObject({
   rerouteAfterHours: positiveInt.default(168).describe("an unclaimed account may be routed again after this"),
   renotifyAfterHours: positiveInt.default(72).describe("a hot account is not re-posted to Slack before this"),
@@ -293,6 +362,21 @@ export const configSchema = z
     pqr,
     routing,
     slack,
+    hubspot: hubspot.default({
+      companies: { syncTiers: ["hot", "warm"], createTiers: [], searchAgainAfterHours: 24 },
+      tasks: {
+        subject: "PQL: {name} is hot (score {score})",
+        dueInHours: 24,
+        priority: "HIGH",
+        type: "TODO",
+      },
+      outcomes: {
+        from: "deals",
+        wonStages: ["closedwon"],
+        companyProperty: "lifecyclestage",
+        convertedValues: ["customer"],
+      },
+    }),
     cooldowns: cooldowns.default({ rerouteAfterHours: 168, renotifyAfterHours: 72 }),
     schedule: schedule.default({ cron: "*/15 * * * *", timezone: "UTC" }),
   })
@@ -370,3 +454,4 @@ export type PqlConfig = z.output<typeof configSchema>;
 export type SignalDefinition = PqlConfig["signals"][number];
 export type PersonaDefinition = PqlConfig["personas"][number];
 export type MilestoneDefinition = PqlConfig["milestones"][number];
+export type HubSpotConfig = PqlConfig["hubspot"];

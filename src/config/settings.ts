@@ -12,6 +12,11 @@ const port = z.coerce
   .min(1, { error: "expected a port from 1 to 65535" })
   .max(65535, { error: "expected a port from 1 to 65535" });
 
+const count = z.coerce
+  .number({ error: "expected a positive whole number" })
+  .int({ error: "expected a positive whole number" })
+  .positive({ error: "expected a positive whole number" });
+
 const optionalString = z
   .string()
   .optional()
@@ -28,6 +33,15 @@ const settingsSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   HUBSPOT_BASE_URL: z.url().default("https://api.hubapi.com"),
   HUBSPOT_ACCESS_TOKEN: optionalString,
+  HUBSPOT_REQUESTS_PER_10S: count.default(100),
+  HUBSPOT_DAILY_BUDGET: count.default(250_000),
+  HUBSPOT_SEARCH_PER_SECOND: count.default(4),
+  HUBSPOT_MAX_RETRIES: z.coerce
+    .number({ error: "expected a whole number from 0 to 10" })
+    .int({ error: "expected a whole number from 0 to 10" })
+    .min(0, { error: "expected a whole number from 0 to 10" })
+    .max(10, { error: "expected a whole number from 0 to 10" })
+    .default(5),
   SLACK_API_URL: z.url().default("https://slack.com/api/"),
   SLACK_BOT_TOKEN: optionalString,
   SLACK_SIGNING_SECRET: optionalString,
@@ -42,6 +56,8 @@ export type Settings = {
   logLevel: z.infer<typeof settingsSchema>["LOG_LEVEL"];
   hubspotBaseUrl: string;
   hubspotAccessToken: string | undefined;
+  /** HubSpot request budgets (per private app) and how often a failed call is retried. */
+  hubspotLimits: { perTenSeconds: number; daily: number; searchPerSecond: number; maxRetries: number };
   slackApiUrl: string;
   slackBotToken: string | undefined;
   slackSigningSecret: string | undefined;
@@ -78,6 +94,12 @@ export function loadSettings(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
     logLevel: s.LOG_LEVEL,
     hubspotBaseUrl: s.HUBSPOT_BASE_URL,
     hubspotAccessToken: s.HUBSPOT_ACCESS_TOKEN,
+    hubspotLimits: {
+      perTenSeconds: s.HUBSPOT_REQUESTS_PER_10S,
+      daily: s.HUBSPOT_DAILY_BUDGET,
+      searchPerSecond: s.HUBSPOT_SEARCH_PER_SECOND,
+      maxRetries: s.HUBSPOT_MAX_RETRIES,
+    },
     slackApiUrl: s.SLACK_API_URL,
     slackBotToken: s.SLACK_BOT_TOKEN,
     slackSigningSecret: s.SLACK_SIGNING_SECRET,

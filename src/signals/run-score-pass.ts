@@ -1,8 +1,10 @@
 import type { LoadedConfig } from "../config/load-config.ts";
+import { routeNewlyHot } from "../routing/route-newly-hot.ts";
 import { readAccountFeatures } from "../store/account-features-query.ts";
 import type { Database } from "../store/database.ts";
 import { attributeMessages } from "../store/message-store.ts";
-import { refreshPersonas } from "../store/persona-store.ts";
+import { personaKeys } from "../store/persona-store.ts";
+import { recordRoutingDecisions } from "../store/routing-store.ts";
 import {
   accountCount,
   accountIdsAsOf,
@@ -25,10 +27,12 @@ export interface ScorePassResult {
   accounts: number;
   scored: number;
   tiers: Record<Tier, number>;
+  /** Routing decisions recorded (accounts that became hot), when the pass routes. */
+  routed: number;
   /** Among the accounts scored: tier moves since their previous snapshot. */
   changes: { newlyHot: string[]; newlyWarm: string[]; cooled: string[]; firstScored: number };
   durationMs: number;
-  /** Milliseconds per phase, for tuning: attribution sweep, personas, picking accounts, features (SQL), scoring (pure), snapshot writes. */
+  /** Milliseconds per phase, for tuning: attribution sweep, persona table, picking accounts, features (SQL), scoring (pure), snapshot writes. */
   phases: Record<"attribute" | "personas" | "select" | "features" | "score" | "write" | "summary", number>;
 }
 
@@ -38,6 +42,12 @@ export interface ScorePassOptions {
   now: Date;
   /** Re-score every account even when the config and data allow an incremental pass. */
   full?: boolean;
+  /**
+   * Record a routing decision for each account that becomes hot (the scheduled cycle and
+   * `score` do; a pass for a past date, a backtest, does not). Ignored for a pass older than
+   * the latest one.
+   */
+  route?: boolean;
   chunkSize?: number;
   onProgress?: (done: number, total: number) => void;
 }
@@ -45,7 +55,7 @@ export interface ScorePassOptions {
 const TIER_RANK: Record<string, number> = { cold: 0, warm: 1, hot: 2 };
 
 /**
- * One scoring pass as of `now`: attribute late-resolved messages, derive personas, pick the
+ * One scoring pass as of `now`: attribute late-resolved messages, derive the persona table, pick the
  * accounts to score (all, or only those whose inputs changed since the last pass), aggregate
  * their features in the database in chunks, score them (pure), and write one snapshot each.
  * Recorded as a cycle run.
@@ -80,27 +90,27 @@ export async function runScorePass(options: ScorePassOptions): Promise<ScorePass
     };
     // Messages received before the last pass were swept by it; only the very first pass sweeps all.
     await timed("attribute", () => attributeMessages(db, last?.startedAt ?? null));
-    const personaChanges = await timed("personas", () =>
-      refreshPersonas(db, personaMatcher(config.config.personas), config.version),
-    );
+    const personas = await timed("personas", () => personaKeys(db, personaMatcher(config.config.personas)));
     const { accounts, ids, before } = await timed("select", async () => {
       if (!incremental) {
         const ids = await accountIdsAsOf(db, now);
         return { accounts: ids.length, ids, before: await latestTiers(db, ids) };
       }
-      const changed = [
-        ...new Set([...(await changedAccountIds(db, last, now, windowDays(config))), ...personaChanges]),
-      ];
+      const changed = await changedAccountIds(db, last, now, windowDays(config));
       const ids = await accountIdsAsOf(db, now, changed);
       return { accounts: await accountCount(db), ids, before: await latestTiers(db, ids) };
     });
+    const route = options.route === true && (last === null || now.getTime() >= last.asOf.getTime());
     const changes: ScorePassResult["changes"] = { newlyHot: [], newlyWarm: [], cooled: [], firstScored: 0 };
+    let routed = 0;
     const newTiers = new Map<string, Tier>();
     const chunkSize = options.chunkSize ?? 2000;
     // The next chunk's features are read while this one is scored and written (two connections
     // on PostgreSQL; the embedded engine simply runs them in turn).
     const read = (i: number) =>
-      timed("features", () => readAccountFeatures(db, config.config, now, ids.slice(i, i + chunkSize)));
+      timed("features", () =>
+        readAccountFeatures(db, config.config, now, ids.slice(i, i + chunkSize), personas),
+      );
     let next = ids.length > 0 ? read(0) : null;
     for (let i = 0; i < ids.length; i += chunkSize) {
       const features = await (next as Promise<AccountFeatures[]>);
@@ -108,8 +118,28 @@ export async function runScorePass(options: ScorePassOptions): Promise<ScorePass
       const snapshots = await timed("score", () =>
         features.map((f): SnapshotInput => ({ features: f, score: scoreAccount(f, config.config, now) })),
       );
+      const decisions = route
+        ? snapshots.flatMap(({ features, score }) => {
+            const decision = routeNewlyHot(
+              before.get(score.accountId) as Tier | undefined,
+              features,
+              score,
+              config.config,
+            );
+            return decision ? [decision] : [];
+          })
+        : [];
+      routed += decisions.length;
+      // Snapshots and the routing decisions they cause commit together.
       await timed("write", () =>
-        writeSnapshots(db, snapshots, { asOf: now, configVersion: config.version, cycleRunId: run.id }),
+        db.transaction(async (tx) => {
+          await writeSnapshots(tx, snapshots, {
+            asOf: now,
+            configVersion: config.version,
+            cycleRunId: run.id,
+          });
+          await recordRoutingDecisions(tx, decisions, { decidedAt: now, cycleRunId: run.id });
+        }),
       );
       for (const { score } of snapshots) {
         newTiers.set(score.accountId, score.tier);
@@ -146,6 +176,7 @@ export async function runScorePass(options: ScorePassOptions): Promise<ScorePass
       accounts,
       scored: ids.length,
       tiers,
+      routed,
       changes,
       durationMs: Date.now() - started.getTime(),
       phases,

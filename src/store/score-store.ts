@@ -1,7 +1,7 @@
 import type { AccountFeatures } from "../signals/account-features.ts";
 import type { AccountScore } from "../signals/score-account.ts";
 import { copyField } from "./copy-text.ts";
-import type { Database } from "./database.ts";
+import type { Database, SqlClient } from "./database.ts";
 
 export interface LastPass {
   startedAt: Date;
@@ -72,7 +72,8 @@ export async function accountCount(db: Database): Promise<number> {
 
 /**
  * Accounts whose score may differ from their last snapshot: new messages received since the
- * last pass started, new or changed accounts (`updated_at`), events between the last as-of and
+ * last pass started, new or changed accounts and users (`updated_at`: a user's new title may
+ * change the account's personas), events between the last as-of and
  * now, and events that a window (of `windowDays`, or twice that for the previous window) has slid
  * past. Every branch is an index range scan, so a steady-state pass costs what changed, not the total.
  */
@@ -102,6 +103,7 @@ export async function changedAccountIds(
     [
       "SELECT account_id AS id FROM messages WHERE received_at > $1 AND account_id IS NOT NULL",
       "SELECT id FROM accounts WHERE updated_at > $1",
+      "SELECT account_id FROM users WHERE updated_at > $1 AND account_id IS NOT NULL",
       ...branches,
     ].join("\n    UNION "),
     params,
@@ -143,7 +145,7 @@ export interface SnapshotInput {
 
 /** Writes one snapshot per account (score, tier, PQR, ICP, components, reasons, features, config version). */
 export async function writeSnapshots(
-  db: Database,
+  db: SqlClient,
   snapshots: readonly SnapshotInput[],
   context: { asOf: Date; configVersion: string; cycleRunId: bigint },
 ): Promise<void> {
@@ -168,7 +170,7 @@ export async function writeSnapshots(
     ].join("\t");
     data += "\n";
   }
-  await db.sql.copyText(
+  await db.copyText(
     "score_snapshots (account_id, as_of, score, tier, pqr, icp, components, reasons, features, config_version, cycle_run_id)",
     data,
   );

@@ -48,7 +48,7 @@ export const demoCommand: Command = {
       sections.push(renderStatus(status));
 
       const now = new Date();
-      const pass = await scorePass(ctx, { db, config, now });
+      const pass = await scorePass(ctx, { db, config, now, route: true });
       const hot = (await rankedAccounts(db, now)).filter((a) => a.tier === "hot").slice(0, 10);
       const money = (n: number) => `$${Math.round(n).toLocaleString("en-US")}`;
       sections.push(

@@ -17,7 +17,9 @@ export const scoreCommand: Command = {
     const config = loadConfig(ctx.settings.configPath);
     const db = await ctx.openDatabase();
     try {
-      const summary = await scorePass(ctx, { db, config, now, full: values.full === true });
+      // A pass for a past date (--at) is a backtest: it never routes accounts to sales.
+      const route = values.at === undefined;
+      const summary = await scorePass(ctx, { db, config, now, full: values.full === true, route });
       if (values.json !== true) {
         return { json: null, text: renderRanking(await rankedAccounts(db, now, limit), summary) };
       }
@@ -59,7 +61,8 @@ export function renderRanking(shown: RankedAccount[], s: ScorePassResult): strin
     `scored ${formatNumber(s.scored)} of ${formatNumber(s.accounts)} accounts as of ${s.asOf} (${s.mode} pass, config ${s.configVersion}, ${(s.durationMs / 1000).toFixed(1)} s)`,
     `tiers: ${s.tiers.hot} hot, ${s.tiers.warm} warm, ${s.tiers.cold} cold` +
       `; since the last pass: ${s.changes.newlyHot.length} newly hot, ${s.changes.newlyWarm.length} newly warm, ${s.changes.cooled.length} cooled` +
-      (s.changes.firstScored > 0 ? `, ${s.changes.firstScored} scored for the first time` : ""),
+      (s.changes.firstScored > 0 ? `, ${s.changes.firstScored} scored for the first time` : "") +
+      (s.routed > 0 ? `; ${s.routed} routed to sales` : ""),
   ];
   if (shown.length > 0) {
     lines.push(

@@ -1,0 +1,149 @@
+import { IntegrationError } from "../../errors.ts";
+import { errorMessage, type HubSpotHttp } from "./hubspot-http.ts";
+
+/** A CRM object as HubSpot returns it from batch endpoints. */
+export interface CrmObject {
+  id: string;
+  properties: Record<string, string | null>;
+}
+
+interface BatchError {
+  category?: string;
+  message?: string;
+  context?: Record<string, unknown>;
+}
+
+interface BatchAnswer {
+  results?: CrmObject[];
+  errors?: BatchError[];
+}
+
+/** HubSpot's batch endpoints take at most this many records per call. */
+export const BATCH_SIZE = 100;
+
+export interface BatchWrite<T> {
+  /** e.g. /crm/v3/objects/companies/batch/update */
+  path: string;
+  /** The record's key: what results and errors are matched back to. */
+  key(item: T): string;
+  input(item: T): unknown;
+  /** The key a returned object answers for (its id, or the unique property we sent). */
+  resultKey(result: CrmObject): string | undefined;
+  /** Extra body fields beside `inputs` (e.g. idProperty for batch read). */
+  extra?: Record<string, unknown>;
+  /** Called after each call with what it settled, so progress is recorded as it happens. */
+  settled(outcome: BatchOutcome<T>): Promise<void>;
+}
+
+export interface BatchOutcome<T> {
+  ok: { item: T; result: CrmObject }[];
+  /** Rejected by HubSpot with a 4xx: recorded against the record, never retried as is. */
+  rejected: { item: T; reason: string }[];
+  /** Neither confirmed nor rejected (e.g. a 207 error we cannot tie to a record): tried again next cycle. */
+  unconfirmed: T[];
+}
+
+/** Categories of per-record errors that will fail again if resent unchanged. */
+const FINAL = /VALIDATION|NOT_FOUND|CONFLICT|INVALID|DUPLICATE|ALREADY_EXISTS|PROPERTY/;
+
+/**
+ * Writes `items` through a HubSpot batch endpoint, 100 per call. 200/201 settle the whole batch;
+ * a 207 settles each record by its result or error (record errors of a transient kind are sent
+ * once more, alone); a 4xx for a batch is split in halves until the bad records stand alone, and
+ * a lone record's 4xx is recorded against it. A missing property stops the sync: that is a setup
+ * problem, not a record's. 429/5xx/network are retried below, in `HubSpotHttp`.
+ */
+export async function writeInBatches<T>(http: HubSpotHttp, items: readonly T[], spec: BatchWrite<T>) {
+  const totals = { ok: 0, rejected: 0, unconfirmed: 0 };
+  const run = async (batch: readonly T[], retryTransient: boolean): Promise<void> => {
+    const { status, body } = await http.send<BatchAnswer>({
+      method: "POST",
+      path: spec.path,
+      body: { ...spec.extra, inputs: batch.map((item) => spec.input(item)) },
+    });
+    if (status >= 400) {
+      if (missingProperty(body)) {
+        throw new IntegrationError(
+          "hubspot_rejected",
+          `HubSpot does not know a property we write (${spec.path}): ${errorMessage(body)}`,
+          { status, hint: "run `pql-router hubspot setup` to create pql-router's properties" },
+        );
+      }
+      if (batch.length > 1) {
+        const half = Math.ceil(batch.length / 2);
+        await run(batch.slice(0, half), retryTransient);
+        await run(batch.slice(half), retryTransient);
+        return;
+      }
+      const outcome = {
+        ok: [],
+        rejected: batch.map((item) => ({ item, reason: describe(status, body) })),
+        unconfirmed: [],
+      };
+      totals.rejected += outcome.rejected.length;
+      await spec.settled(outcome);
+      return;
+    }
+    const byKey = new Map(batch.map((item) => [spec.key(item), item]));
+    const outcome: BatchOutcome<T> = { ok: [], rejected: [], unconfirmed: [] };
+    for (const result of body?.results ?? []) {
+      const key = spec.resultKey(result);
+      const item = key === undefined ? undefined : byKey.get(key);
+      if (item === undefined || key === undefined) continue;
+      outcome.ok.push({ item, result });
+      byKey.delete(key);
+    }
+    const transient: T[] = [];
+    for (const error of body?.errors ?? []) {
+      for (const key of errorKeys(error)) {
+        const item = byKey.get(key);
+        if (item === undefined) continue;
+        byKey.delete(key);
+        if (FINAL.test(error.category ?? ""))
+          outcome.rejected.push({ item, reason: describeBatchError(error) });
+        else transient.push(item);
+      }
+    }
+    outcome.unconfirmed.push(...byKey.values());
+    if (!retryTransient) outcome.unconfirmed.push(...transient);
+    totals.ok += outcome.ok.length;
+    totals.rejected += outcome.rejected.length;
+    totals.unconfirmed += outcome.unconfirmed.length;
+    await spec.settled(outcome);
+    for (const item of retryTransient ? transient : []) await run([item], false);
+  };
+  for (let i = 0; i < items.length; i += BATCH_SIZE) await run(items.slice(i, i + BATCH_SIZE), true);
+  return totals;
+}
+
+/**
+ * The inputs a batch error names: by id (context.ids or context.id) for updates, reads and
+ * upserts; by the objectWriteTraceId we sent for creates, which have no id yet.
+ */
+function errorKeys(error: BatchError): string[] {
+  const context = error.context ?? {};
+  const keys: string[] = [];
+  for (const field of ["ids", "id", "objectWriteTraceId"]) {
+    const value = context[field];
+    if (Array.isArray(value)) keys.push(...value.filter((v): v is string => typeof v === "string"));
+    else if (typeof value === "string") keys.push(value);
+  }
+  return keys;
+}
+
+function missingProperty(body: unknown): boolean {
+  const text = JSON.stringify(body ?? "");
+  return text.includes("PROPERTY_DOESNT_EXIST");
+}
+
+function describe(status: number, body: unknown): string {
+  const category =
+    body && typeof body === "object" && "category" in body
+      ? String((body as { category: unknown }).category)
+      : "";
+  return `${status}${category ? ` ${category}` : ""}: ${errorMessage(body)}`.slice(0, 1000);
+}
+
+function describeBatchError(error: BatchError): string {
+  return `${error.category ?? "error"}: ${error.message ?? "no message"}`.slice(0, 1000);
+}

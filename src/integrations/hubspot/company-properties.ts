@@ -1,0 +1,56 @@
+import type { CompanyState } from "../../store/hubspot-store.ts";
+import { COMPANY } from "./properties.ts";
+
+/** How many reasons go into the company's "top reasons" property. */
+const TOP_REASONS = 3;
+
+/**
+ * The pql-router properties a company should hold, as the strings HubSpot stores. Pure.
+ * Missing values are "" (which clears the property in HubSpot).
+ */
+export function companyProperties(state: CompanyState): Record<string, string> {
+  const iso = (d: Date | null) => (d ? d.toISOString() : "");
+  const num = (n: number | null) => (n === null ? "" : String(n));
+  const timeToClaim =
+    state.routedAt && state.claimedAt
+      ? String(Math.round((state.claimedAt.getTime() - state.routedAt.getTime()) / 360_000) / 10)
+      : "";
+  return {
+    [COMPANY.accountId]: state.accountId,
+    [COMPANY.score]: num(state.score),
+    [COMPANY.tier]: state.tier ?? "",
+    [COMPANY.pqr]: num(state.pqr),
+    [COMPANY.icp]: num(state.icp),
+    [COMPANY.reasons]: state.reasons.slice(0, TOP_REASONS).join("\n"),
+    [COMPANY.scoredAt]: iso(state.scoredAt),
+    [COMPANY.routedAt]: iso(state.routedAt),
+    [COMPANY.routedTo]: state.routedTo ?? "",
+    [COMPANY.claimedBy]: state.claimedBy ?? "",
+    [COMPANY.claimedAt]: iso(state.claimedAt),
+    [COMPANY.timeToClaim]: timeToClaim,
+    [COMPANY.configVersion]: state.configVersion ?? "",
+  };
+}
+
+/**
+ * The properties to send: those whose value differs from what was last written successfully.
+ * Empty when nothing changed, or when the change is exactly what HubSpot last rejected (a 4xx
+ * is not retried until the values change). Pure.
+ */
+export function changedProperties(
+  desired: Record<string, string>,
+  written: Record<string, string>,
+  rejected: Record<string, string> | null,
+): Record<string, string> {
+  const changed: Record<string, string> = {};
+  for (const [name, value] of Object.entries(desired)) {
+    if ((written[name] ?? "") !== value || !(name in written)) changed[name] = value;
+  }
+  if (rejected && sameValues(changed, rejected)) return {};
+  return changed;
+}
+
+function sameValues(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
+}

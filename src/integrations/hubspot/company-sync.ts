@@ -1,0 +1,225 @@
+import type { HubSpotConfig } from "../../config/schema.ts";
+import { IntegrationError } from "../../errors.ts";
+import type { Database } from "../../store/database.ts";
+import {
+  adoptStoredCompanyIds,
+  type CompanyMatch,
+  matchedCompanies,
+  recordMatches,
+  recordRejected,
+  recordWritten,
+  type UnmatchedAccount,
+  unmatchedAccounts,
+} from "../../store/hubspot-store.ts";
+import { type CrmObject, writeInBatches } from "./batch-write.ts";
+import { changedProperties, companyProperties } from "./company-properties.ts";
+import { errorMessage, type HubSpotHttp } from "./hubspot-http.ts";
+import { COMPANY } from "./properties.ts";
+
+/** Domains per search request: one IN filter holds at most 100 values. */
+export const DOMAINS_PER_SEARCH = 100;
+/** Results per search page (HubSpot's maximum). */
+const SEARCH_PAGE = 200;
+
+export interface MatchResult {
+  matched: number;
+  created: number;
+  /** Accounts left without a company (not found, and not in a tier that creates). */
+  unmatched: string[];
+  rejected: number;
+}
+
+/** Lower-cased, without scheme, "www." or path: how domains are compared. */
+export function normalizeDomain(domain: string): string {
+  return domain
+    .trim()
+    .toLowerCase()
+    .replace(/^https?:\/\//, "")
+    .replace(/^www\./, "")
+    .replace(/[/?#].*$/, "");
+}
+
+/**
+ * Finds a HubSpot company for each account in the config's sync tiers that has none: the id
+ * stored on the account; else a company with its domain (searched 100 domains per request, and
+ * not searched again before `searchAgainAfterHours`); else, for the create tiers, a new company
+ * (an upsert on pql_account_id, so a rerun can never create it twice). Matches are cached.
+ */
+export async function matchCompanies(
+  db: Database,
+  http: HubSpotHttp,
+  config: HubSpotConfig,
+  now: Date,
+): Promise<MatchResult> {
+  const result: MatchResult = { matched: 0, created: 0, unmatched: [], rejected: 0 };
+  await adoptStoredCompanyIds(db);
+  const accounts = await unmatchedAccounts(db, config.companies.syncTiers);
+  const searchBefore = now.getTime() - config.companies.searchAgainAfterHours * 3_600_000;
+  const toSearch = accounts.filter(
+    (a) =>
+      a.domain &&
+      normalizeDomain(a.domain) !== "" &&
+      (a.searchedAt === null || a.searchedAt.getTime() < searchBefore),
+  );
+  const notFound = new Set(accounts.filter((a) => !toSearch.includes(a)).map((a) => a.accountId));
+  for (let i = 0; i < toSearch.length; i += DOMAINS_PER_SEARCH) {
+    const batch = toSearch.slice(i, i + DOMAINS_PER_SEARCH);
+    const found = await searchDomains(
+      http,
+      batch.map((a) => normalizeDomain(a.domain ?? "")),
+    );
+    const matches: CompanyMatch[] = batch.map((a) => ({
+      accountId: a.accountId,
+      companyId: found.get(normalizeDomain(a.domain ?? "")) ?? null,
+      matchedBy: "domain",
+    }));
+    await recordMatches(db, matches, now);
+    for (const m of matches) {
+      if (m.companyId) result.matched++;
+      else notFound.add(m.accountId);
+    }
+  }
+  const create = new Set<string>(config.companies.createTiers);
+  const toCreate: UnmatchedAccount[] = accounts.filter(
+    (a) => notFound.has(a.accountId) && create.has(a.tier),
+  );
+  await writeInBatches(http, toCreate, {
+    path: "/crm/v3/objects/companies/batch/upsert",
+    key: (a) => a.accountId,
+    input: (a) => ({ idProperty: COMPANY.accountId, id: a.accountId, properties: newCompany(a) }),
+    resultKey: (r: CrmObject) => r.properties[COMPANY.accountId] ?? undefined,
+    settled: async (outcome) => {
+      await recordMatches(
+        db,
+        outcome.ok.map(({ item, result }) => ({
+          accountId: item.accountId,
+          companyId: result.id,
+          matchedBy: "created",
+          written: { [COMPANY.accountId]: item.accountId },
+        })),
+        now,
+      );
+      result.created += outcome.ok.length;
+      result.rejected += outcome.rejected.length;
+      for (const { item } of outcome.ok) notFound.delete(item.accountId);
+    },
+  });
+  result.unmatched = [...notFound].sort();
+  return result;
+}
+
+export function newCompany(a: UnmatchedAccount): Record<string, string> {
+  const properties: Record<string, string> = { name: a.name ?? a.domain ?? a.accountId };
+  if (a.domain) properties.domain = normalizeDomain(a.domain);
+  return properties;
+}
+
+/** Company ids by normalised domain; where several companies share a domain, the oldest (lowest id). */
+export function domainSearch(domains: readonly string[], after?: string) {
+  return {
+    filterGroups: [{ filters: [{ propertyName: "domain", operator: "IN", values: [...new Set(domains)] }] }],
+    properties: ["domain", "name", COMPANY.accountId],
+    limit: SEARCH_PAGE,
+    ...(after ? { after } : {}),
+  };
+}
+
+async function searchDomains(http: HubSpotHttp, domains: string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  let after: string | undefined;
+  do {
+    const { status, body } = await http.send<{
+      results: CrmObject[];
+      paging?: { next?: { after: string } };
+    }>({
+      method: "POST",
+      path: "/crm/v3/objects/companies/search",
+      body: {
+        filterGroups: [
+          { filters: [{ propertyName: "domain", operator: "IN", values: [...new Set(domains)] }] },
+        ],
+        properties: ["domain", "name", COMPANY.accountId],
+        limit: SEARCH_PAGE,
+        ...(after ? { after } : {}),
+      },
+    });
+    if (status !== 200) {
+      throw new IntegrationError(
+        "hubspot_rejected",
+        `HubSpot answered ${status} to a company search by domain: ${errorMessage(body)}`,
+        { status },
+      );
+    }
+    for (const company of body.results) {
+      const domain = company.properties.domain ? normalizeDomain(company.properties.domain) : "";
+      const known = found.get(domain);
+      if (domain && (known === undefined || Number(company.id) < Number(known)))
+        found.set(domain, company.id);
+    }
+    after = body.paging?.next?.after;
+  } while (after);
+  return found;
+}
+
+export interface WriteResult {
+  /** Companies whose changed properties were written. */
+  written: number;
+  /** Companies with nothing to write (no call made for them). */
+  unchanged: number;
+  rejected: { accountId: string; reason: string }[];
+  /** Neither confirmed nor rejected: written again next cycle. */
+  unconfirmed: number;
+}
+
+/**
+ * Writes each matched company's changed properties, 100 companies per batch update. What
+ * HubSpot accepted is recorded per company, so an unchanged company costs no call.
+ */
+export async function writeCompanies(db: Database, http: HubSpotHttp, now: Date): Promise<WriteResult> {
+  const pending = await pendingCompanyWrites(db);
+  const result: WriteResult = { written: 0, unchanged: pending.unchanged, rejected: [], unconfirmed: 0 };
+  await writeInBatches(http, pending.writes, {
+    path: "/crm/v3/objects/companies/batch/update",
+    key: (w) => w.companyId,
+    input: (w) => ({ id: w.companyId, properties: w.properties }),
+    resultKey: (r) => r.id,
+    settled: async (outcome) => {
+      await recordWritten(
+        db,
+        outcome.ok.map(({ item }) => item),
+        now,
+      );
+      await recordRejected(
+        db,
+        outcome.rejected.map(({ item, reason }) => ({ ...item, reason })),
+        now,
+      );
+      result.written += outcome.ok.length;
+      result.unconfirmed += outcome.unconfirmed.length;
+      result.rejected.push(
+        ...outcome.rejected.map(({ item, reason }) => ({ accountId: item.accountId, reason })),
+      );
+    },
+  });
+  return result;
+}
+
+export interface CompanyWrite {
+  accountId: string;
+  companyId: string;
+  properties: Record<string, string>;
+}
+
+/** Per matched company, the properties that changed since the last successful write. */
+export async function pendingCompanyWrites(
+  db: Database,
+): Promise<{ writes: CompanyWrite[]; unchanged: number }> {
+  const writes: CompanyWrite[] = [];
+  let unchanged = 0;
+  for (const state of await matchedCompanies(db)) {
+    const properties = changedProperties(companyProperties(state), state.written, state.rejected);
+    if (Object.keys(properties).length === 0) unchanged++;
+    else writes.push({ accountId: state.accountId, companyId: state.companyId, properties });
+  }
+  return { writes, unchanged };
+}

@@ -1,0 +1,216 @@
+import { Client } from "@hubspot/api-client";
+import type { Logger } from "pino";
+import { IntegrationError } from "../../errors.ts";
+import { type Clock, RollingWindow, systemClock } from "./request-budget.ts";
+
+export interface HubSpotRequest {
+  method: "GET" | "POST" | "PATCH";
+  /** Path from the API root, e.g. /crm/v3/objects/companies/batch/update */
+  path: string;
+  body?: unknown;
+  qs?: Record<string, string>;
+}
+
+export interface HubSpotResponse<T = unknown> {
+  status: number;
+  body: T;
+}
+
+export interface HubSpotLimits {
+  /** Requests per rolling 10 seconds (the private app's burst limit). */
+  perTenSeconds: number;
+  /** Requests per UTC day. */
+  daily: number;
+  /** CRM search requests per second (search has its own, lower limit). */
+  searchPerSecond: number;
+  /** Retries of a 5xx or network failure before giving up for this cycle. */
+  maxRetries: number;
+}
+
+export interface HubSpotCallStats {
+  /** Requests sent, retries included. */
+  calls: number;
+  /** Requests sent again after a 429, 5xx or network error. */
+  retries: number;
+  /** 429 answers received. */
+  rateLimited: number;
+}
+
+/**
+ * The one way pql-router talks to HubSpot: every request takes a slot of the shared budget,
+ * 429s back off (and a daily 429 stops for the day), 5xx and network errors are retried with
+ * jittered exponential backoff up to a bound, and any other answer (2xx, 207, 4xx) goes back to
+ * the caller, who records per-record results. 401/403 become an error naming the setting.
+ * The token goes only into the Authorization header: never into a log line or an error.
+ */
+export interface HubSpotHttp {
+  send<T = unknown>(request: HubSpotRequest): Promise<HubSpotResponse<T>>;
+  readonly stats: HubSpotCallStats;
+  /** Calls made today (UTC), including those of earlier processes passed in as `usedToday`. */
+  readonly usedToday: number;
+}
+
+export interface HubSpotHttpOptions {
+  accessToken: string;
+  baseUrl: string;
+  limits: HubSpotLimits;
+  /** Calls already made today by earlier runs (from the database). */
+  usedToday?: number;
+  clock?: Clock;
+  random?: () => number;
+  log?: Logger;
+}
+
+const SEARCH_PATH = /\/search$/;
+/** A 429 is not our mistake and carries no risk: it is retried this many times at most. */
+const MAX_RATE_LIMIT_RETRIES = 20;
+
+export function createHubSpotHttp(options: HubSpotHttpOptions): HubSpotHttp {
+  const { accessToken, limits, log } = options;
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  // The SDK sends the request (auth header, base path, JSON); budgets and retries are ours, so
+  // its own limiter and retry decorator stay off.
+  const client = new Client({
+    accessToken,
+    basePath: options.baseUrl.replace(/\/+$/, ""),
+    numberOfApiCallRetries: 0,
+  });
+  const burst = new RollingWindow(limits.perTenSeconds, 10_000, clock);
+  const search = new RollingWindow(limits.searchPerSecond, 1_000, clock);
+  const stats: HubSpotCallStats = { calls: 0, retries: 0, rateLimited: 0 };
+  let usedToday = options.usedToday ?? 0;
+  const scrub = (text: string) => text.split(accessToken).join("***");
+  const backoff = (attempt: number, baseMs: number, capMs: number) =>
+    Math.min(capMs, baseMs * 2 ** attempt) * (0.5 + random() / 2);
+
+  async function send<T>(request: HubSpotRequest): Promise<HubSpotResponse<T>> {
+    const what = `${request.method} ${request.path}`;
+    let failures = 0;
+    let limited = 0;
+    for (;;) {
+      if (usedToday >= limits.daily) {
+        throw new IntegrationError(
+          "hubspot_daily_limit",
+          `HubSpot daily budget of ${limits.daily} requests is used up; pending writes stay queued`,
+          { hint: "raise HUBSPOT_DAILY_BUDGET if your HubSpot plan allows more, or wait for tomorrow (UTC)" },
+        );
+      }
+      await burst.acquire();
+      if (SEARCH_PATH.test(request.path)) await search.acquire();
+      stats.calls++;
+      usedToday++;
+      let status: number;
+      let body: unknown;
+      let retryAfterMs: number | undefined;
+      try {
+        const response = await client.apiRequest({
+          method: request.method,
+          path: request.path,
+          ...(request.body === undefined ? {} : { body: request.body }),
+          ...(request.qs === undefined ? {} : { qs: request.qs }),
+        });
+        status = response.status;
+        const text = await response.text();
+        body = parseJson(text);
+        const retryAfter = Number(response.headers.get("retry-after"));
+        if (Number.isFinite(retryAfter) && retryAfter > 0) retryAfterMs = retryAfter * 1000;
+      } catch (error) {
+        // Network failure: connection refused or reset, DNS, a cut answer.
+        if (failures >= limits.maxRetries) {
+          throw new IntegrationError(
+            "hubspot_unavailable",
+            `HubSpot unreachable for ${what} after ${failures + 1} attempts: ${scrub((error as Error).message)}`,
+            { hint: "pending writes stay queued and go out in a later cycle; check HUBSPOT_BASE_URL" },
+          );
+        }
+        const wait = backoff(failures++, 500, 30_000);
+        stats.retries++;
+        log?.warn({ request: what, waitMs: Math.round(wait) }, "HubSpot unreachable, retrying");
+        await clock.sleep(wait);
+        continue;
+      }
+      if (status === 429) {
+        stats.rateLimited++;
+        const policy = errorField(body, "policyName");
+        if (policy === "DAILY") {
+          throw new IntegrationError(
+            "hubspot_daily_limit",
+            "HubSpot answered 429 DAILY: the app's daily request limit is reached; pending writes stay queued",
+            {
+              status,
+              hint: "the queue drains after midnight UTC (HubSpot's day, in the portal's time zone)",
+            },
+          );
+        }
+        if (limited >= MAX_RATE_LIMIT_RETRIES) {
+          throw new IntegrationError("hubspot_unavailable", `HubSpot kept answering 429 to ${what}`, {
+            status,
+          });
+        }
+        const wait = retryAfterMs ?? backoff(limited, 1_000, 10_000);
+        limited++;
+        stats.retries++;
+        // Everyone waits: the window is shared, another call now would only earn another 429.
+        (policy === "SECONDLY" ? search : burst).pauseUntil(clock.now() + wait);
+        log?.warn({ request: what, policy, waitMs: Math.round(wait) }, "HubSpot rate limit, backing off");
+        continue;
+      }
+      if (status >= 500) {
+        if (failures >= limits.maxRetries) {
+          throw new IntegrationError(
+            "hubspot_unavailable",
+            `HubSpot answered ${status} to ${what} ${failures + 1} times: ${scrub(errorMessage(body))}`,
+            { status, hint: "pending writes stay queued and go out in a later cycle" },
+          );
+        }
+        const wait = backoff(failures++, 500, 30_000);
+        stats.retries++;
+        log?.warn({ request: what, status, waitMs: Math.round(wait) }, "HubSpot server error, retrying");
+        await clock.sleep(wait);
+        continue;
+      }
+      if (status === 401 || status === 403) {
+        throw new IntegrationError(
+          "hubspot_auth",
+          `HubSpot refused the access token (${status}) for ${what}: ${scrub(errorMessage(body))}`,
+          {
+            status,
+            hint: "check HUBSPOT_ACCESS_TOKEN and that the private app has the CRM scopes listed in the README",
+          },
+        );
+      }
+      return { status, body: body as T };
+    }
+  }
+
+  return {
+    send,
+    stats,
+    get usedToday() {
+      return usedToday;
+    },
+  };
+}
+
+function parseJson(text: string): unknown {
+  if (text === "") return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { message: text.slice(0, 500) };
+  }
+}
+
+function errorField(body: unknown, field: string): string | undefined {
+  if (body && typeof body === "object" && field in body) {
+    const value = (body as Record<string, unknown>)[field];
+    return typeof value === "string" ? value : undefined;
+  }
+  return undefined;
+}
+
+/** HubSpot's own explanation of an error answer. */
+export function errorMessage(body: unknown): string {
+  return errorField(body, "message") ?? "no message";
+}

@@ -1,0 +1,136 @@
+import type { HubSpotConfig } from "../../config/schema.ts";
+import { IntegrationError } from "../../errors.ts";
+import type { Database } from "../../store/database.ts";
+import { type OutcomeRow, storeOutcomes } from "../../store/outcome-store.ts";
+import { BATCH_SIZE, type CrmObject } from "./batch-write.ts";
+import { errorMessage, type HubSpotHttp } from "./hubspot-http.ts";
+
+export interface OutcomeResult {
+  /** Matched companies read. */
+  companies: number;
+  converted: number;
+  notConverted: number;
+}
+
+/**
+ * Reads what happened to matched companies back into outcomes (source "hubspot"), for
+ * `evaluate` and calibration: with `from: deals`, a company converted if it has a deal in a won
+ * stage (amount summed, earliest close date); with `from: companyProperty`, if the configured
+ * company property holds one of the converted values. Matched companies without either are
+ * recorded as not converted; an outcome recorded as converted by another source is kept.
+ */
+export async function syncOutcomes(
+  db: Database,
+  http: HubSpotHttp,
+  config: HubSpotConfig,
+): Promise<OutcomeResult> {
+  const { rows } = await db.sql.query<{ account_id: string; company_id: string; converted: boolean | null }>(
+    `SELECT h.account_id, h.company_id, o.converted FROM hubspot_companies h
+    LEFT JOIN outcomes o ON o.account_id = h.account_id AND o.source <> 'hubspot'
+    WHERE h.company_id IS NOT NULL`,
+  );
+  const accountOf = new Map(rows.map((r) => [r.company_id, r.account_id]));
+  const won =
+    config.outcomes.from === "deals"
+      ? await wonDeals(http, config.outcomes.wonStages, accountOf)
+      : await convertedByProperty(http, config.outcomes.companyProperty, config.outcomes.convertedValues, [
+          ...accountOf.keys(),
+        ]);
+  const outcomes: OutcomeRow[] = [];
+  for (const r of rows) {
+    const w = won.get(r.company_id);
+    if (w) outcomes.push({ accountId: r.account_id, converted: true, convertedAt: w.at, amount: w.amount });
+    else if (r.converted !== true)
+      outcomes.push({ accountId: r.account_id, converted: false, convertedAt: null, amount: null });
+  }
+  await storeOutcomes(db, outcomes, "hubspot");
+  const converted = outcomes.filter((o) => o.converted).length;
+  return { companies: rows.length, converted, notConverted: outcomes.length - converted };
+}
+
+type Won = Map<string, { at: Date | null; amount: number | null }>;
+
+/** Won deals (searched by stage, 200 per page), then their companies (v4 associations, 100 deals per call). */
+async function wonDeals(http: HubSpotHttp, stages: string[], accountOf: Map<string, string>): Promise<Won> {
+  const deals: CrmObject[] = [];
+  let after: string | undefined;
+  do {
+    const { status, body } = await http.send<{ results: CrmObject[]; paging?: { next?: { after: string } } }>(
+      {
+        method: "POST",
+        path: "/crm/v3/objects/deals/search",
+        body: {
+          filterGroups: [{ filters: [{ propertyName: "dealstage", operator: "IN", values: stages }] }],
+          properties: ["amount", "closedate", "dealstage"],
+          limit: 200,
+          ...(after ? { after } : {}),
+        },
+      },
+    );
+    if (status !== 200) throw rejected("a won-deal search", status, body);
+    deals.push(...body.results);
+    after = body.paging?.next?.after;
+  } while (after);
+  const won: Won = new Map();
+  for (let i = 0; i < deals.length; i += BATCH_SIZE) {
+    const batch = deals.slice(i, i + BATCH_SIZE);
+    const { status, body } = await http.send<{
+      results: { from: { id: string }; to: { toObjectId: number | string }[] }[];
+    }>({
+      method: "POST",
+      path: "/crm/v4/associations/deals/companies/batch/read",
+      body: { inputs: batch.map((d) => ({ id: d.id })) },
+    });
+    if (status !== 200 && status !== 207) throw rejected("a deal-to-company association read", status, body);
+    const dealById = new Map(batch.map((d) => [d.id, d]));
+    for (const link of body.results) {
+      const deal = dealById.get(String(link.from.id));
+      if (!deal) continue;
+      for (const to of link.to) {
+        const companyId = String(to.toObjectId);
+        if (!accountOf.has(companyId)) continue;
+        const amount = Number(deal.properties.amount);
+        const at = deal.properties.closedate ? new Date(deal.properties.closedate) : null;
+        const seen = won.get(companyId) ?? { at: null, amount: null };
+        won.set(companyId, {
+          at: at && (seen.at === null || at < seen.at) ? at : seen.at,
+          amount: Number.isFinite(amount) ? (seen.amount ?? 0) + amount : seen.amount,
+        });
+      }
+    }
+  }
+  return won;
+}
+
+async function convertedByProperty(
+  http: HubSpotHttp,
+  property: string,
+  values: string[],
+  companyIds: string[],
+): Promise<Won> {
+  const won: Won = new Map();
+  for (let i = 0; i < companyIds.length; i += BATCH_SIZE) {
+    const { status, body } = await http.send<{ results?: CrmObject[] }>({
+      method: "POST",
+      path: "/crm/v3/objects/companies/batch/read",
+      body: { properties: [property], inputs: companyIds.slice(i, i + BATCH_SIZE).map((id) => ({ id })) },
+    });
+    if (status !== 200 && status !== 207) throw rejected("a company read", status, body);
+    for (const company of body.results ?? []) {
+      const value = company.properties[property];
+      if (value !== null && value !== undefined && values.includes(value))
+        won.set(company.id, { at: null, amount: null });
+    }
+  }
+  return won;
+}
+
+function rejected(what: string, status: number, body: unknown): IntegrationError {
+  return new IntegrationError(
+    "hubspot_rejected",
+    `HubSpot answered ${status} to ${what}: ${errorMessage(body)}`,
+    {
+      status,
+    },
+  );
+}

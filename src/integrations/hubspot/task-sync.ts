@@ -1,0 +1,137 @@
+import type { PqlConfig } from "../../config/schema.ts";
+import { IntegrationError } from "../../errors.ts";
+import type { Database } from "../../store/database.ts";
+import { markTasksSent, type PendingTask, pendingTasks, recordTasks } from "../../store/hubspot-store.ts";
+import { BATCH_SIZE, type CrmObject, writeInBatches } from "./batch-write.ts";
+import { errorMessage, type HubSpotHttp } from "./hubspot-http.ts";
+import { resolveOwners } from "./owners.ts";
+import { TASK_ROUTING_KEY } from "./properties.ts";
+import { routingKey, taskInput } from "./task-payload.ts";
+
+export interface TaskResult {
+  created: number;
+  /** Sent earlier without a confirmed answer, and found in HubSpot by routing key: recorded, not created again. */
+  recovered: number;
+  /** Routed accounts whose company is not matched yet: their task waits. */
+  waiting: number;
+  rejected: { accountId: string; reason: string }[];
+  unconfirmed: number;
+}
+
+/**
+ * Creates one HubSpot task per routing decision, exactly once:
+ *  1. a decision is marked "sent" in the database (committed) before its create goes out;
+ *  2. the create carries the decision's routing key in pql_routing_key, a unique property;
+ *  3. a decision marked sent but without a recorded task id (the process died between
+ *     HubSpot's answer and our write, or the answer was lost) is first looked up by that key:
+ *     found, its id is recorded and nothing is created; not found, it is created.
+ * HubSpot's unique-value check on pql_routing_key refuses a second task with the same key
+ * even if the lookup missed it.
+ */
+export async function syncTasks(
+  db: Database,
+  http: HubSpotHttp,
+  config: PqlConfig,
+  now: Date,
+): Promise<TaskResult> {
+  const result: TaskResult = { created: 0, recovered: 0, waiting: 0, rejected: [], unconfirmed: 0 };
+  const pending = await pendingTasks(db);
+  const ready = pending.filter((t): t is PendingTask & { companyId: string } => t.companyId !== null);
+  result.waiting = pending.length - ready.length;
+  // 3. Look up what may already exist.
+  const sent = ready.filter((t) => t.sentAt !== null);
+  const found = await findByRoutingKey(http, sent.map(routingKey));
+  await recordTasks(
+    db,
+    sent.flatMap((t) => {
+      const taskId = found.get(routingKey(t));
+      return taskId ? [{ decisionId: t.decisionId, taskId }] : [];
+    }),
+  );
+  result.recovered = sent.filter((t) => found.has(routingKey(t))).length;
+  const toCreate = ready.filter((t) => !found.has(routingKey(t)));
+  if (toCreate.length === 0) return result;
+  const owners = await ownersFor(db, http, config, toCreate, now);
+  // 1. Committed before anything is sent.
+  await markTasksSent(
+    db,
+    toCreate.map((t) => t.decisionId),
+    now,
+  );
+  // 2. Create, 100 per call, each with its company association.
+  await writeInBatches(http, toCreate, {
+    path: "/crm/v3/objects/tasks/batch/create",
+    key: (t) => routingKey(t),
+    input: (t) => taskInput(t, t.companyId, config.hubspot, owners.get(t.decisionId)),
+    resultKey: (r: CrmObject) => r.properties[TASK_ROUTING_KEY] ?? undefined,
+    settled: async (outcome) => {
+      // A conflict on the routing key means the task exists: left as sent, the next run finds it.
+      const final = outcome.rejected.filter(({ reason }) => !reason.includes("CONFLICT"));
+      await recordTasks(db, [
+        ...outcome.ok.map(({ item, result: r }) => ({ decisionId: item.decisionId, taskId: r.id })),
+        ...final.map(({ item, reason }) => ({ decisionId: item.decisionId, error: reason })),
+      ]);
+      result.created += outcome.ok.length;
+      result.rejected.push(...final.map(({ item, reason }) => ({ accountId: item.accountId, reason })));
+      result.unconfirmed += outcome.unconfirmed.length + outcome.rejected.length - final.length;
+    },
+  });
+  return result;
+}
+
+/** Task ids by routing key, read 100 keys per call with idProperty (a direct read, not a search). */
+async function findByRoutingKey(http: HubSpotHttp, keys: string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  for (let i = 0; i < keys.length; i += BATCH_SIZE) {
+    const { status, body } = await http.send<{ results?: CrmObject[] }>({
+      method: "POST",
+      path: "/crm/v3/objects/tasks/batch/read",
+      body: {
+        idProperty: TASK_ROUTING_KEY,
+        properties: [TASK_ROUTING_KEY],
+        inputs: keys.slice(i, i + BATCH_SIZE).map((id) => ({ id })),
+      },
+    });
+    // 200: all found; 207: some not found; 404: none found.
+    if (status !== 200 && status !== 207 && status !== 404) {
+      throw new IntegrationError(
+        "hubspot_rejected",
+        `HubSpot answered ${status} to a task lookup by routing key: ${errorMessage(body)}`,
+        { status },
+      );
+    }
+    for (const task of body?.results ?? []) {
+      const key = task.properties[TASK_ROUTING_KEY];
+      if (key) found.set(key, task.id);
+    }
+  }
+  return found;
+}
+
+/** The HubSpot owner of each task: its rep's (by owner id in config, else by email), else the config's default. */
+async function ownersFor(
+  db: Database,
+  http: HubSpotHttp,
+  config: PqlConfig,
+  tasks: readonly PendingTask[],
+  now: Date,
+): Promise<Map<bigint, string>> {
+  const reps = new Map(config.routing.reps.map((r) => [r.id, r]));
+  const emailOf = (t: PendingTask) => {
+    const rep = t.repId ? reps.get(t.repId) : undefined;
+    if (rep?.hubspotOwnerId) return undefined;
+    return rep?.email ?? config.hubspot.tasks.ownerEmail;
+  };
+  const emails = tasks.flatMap((t) => {
+    const email = emailOf(t);
+    return email ? [email] : [];
+  });
+  const byEmail = await resolveOwners(db, http, emails, now);
+  const owners = new Map<bigint, string>();
+  for (const t of tasks) {
+    const rep = t.repId ? reps.get(t.repId) : undefined;
+    const owner = rep?.hubspotOwnerId ?? byEmail.get(emailOf(t)?.toLowerCase() ?? "");
+    if (owner) owners.set(t.decisionId, owner);
+  }
+  return owners;
+}

@@ -1,0 +1,41 @@
+import type { PqlConfig } from "../config/schema.ts";
+import type { AccountFeatures } from "../signals/account-features.ts";
+import type { AccountScore, Tier } from "../signals/score-account.ts";
+
+export interface RoutingDecisionInput {
+  accountId: string;
+  pool: string;
+  reason: string;
+}
+
+/**
+ * The routing decision for an account that has just become hot (its previous snapshot was not
+ * hot, or it had none): the first pool, in config order, whose match fits the account; an empty
+ * match takes all. Pure. Accounts that stay hot, or are not hot, are not routed again here;
+ * rep assignment and re-routing after a cooldown build on this.
+ */
+export function routeNewlyHot(
+  previousTier: Tier | undefined,
+  features: AccountFeatures,
+  score: AccountScore,
+  config: Pick<PqlConfig, "routing" | "tiers">,
+): RoutingDecisionInput | null {
+  if (score.tier !== "hot" || previousTier === "hot") return null;
+  const { employees, region } = features.firmographics;
+  const pool = config.routing.pools.find(({ match }) => {
+    if (match.minEmployees !== undefined && (employees === null || employees < match.minEmployees))
+      return false;
+    if (match.maxEmployees !== undefined && (employees === null || employees > match.maxEmployees))
+      return false;
+    if (match.regions !== undefined && (region === null || !match.regions.includes(region))) return false;
+    if (match.minPqr !== undefined && score.pqr.pqr < match.minPqr) return false;
+    return true;
+  });
+  if (!pool) return null;
+  const became = previousTier === undefined ? "first scored hot" : `became hot (was ${previousTier})`;
+  return {
+    accountId: score.accountId,
+    pool: pool.key,
+    reason: `${became}: score ${score.score} >= ${config.tiers.hot}; pool ${pool.label}`,
+  };
+}

@@ -1,0 +1,332 @@
+import type { Database } from "./database.ts";
+import { LATEST_SNAPSHOT } from "./score-store.ts";
+
+/** An account that should have a HubSpot company but has none yet. */
+export interface UnmatchedAccount {
+  accountId: string;
+  name: string | null;
+  domain: string | null;
+  tier: string;
+  /** When its domain was last searched without a match (null: never searched). */
+  searchedAt: Date | null;
+}
+
+/** Adopts company ids stored on accounts (accounts.hubspot_company_id, e.g. from an import) as matches. */
+export async function adoptStoredCompanyIds(db: Database): Promise<void> {
+  await db.sql.query(
+    `INSERT INTO hubspot_companies (account_id, company_id, matched_by)
+    SELECT a.id, a.hubspot_company_id, 'stored' FROM accounts a
+    WHERE a.hubspot_company_id IS NOT NULL
+    ON CONFLICT (account_id) DO UPDATE SET company_id = excluded.company_id, matched_by = 'stored'
+    WHERE hubspot_companies.company_id IS NULL`,
+  );
+}
+
+/** Accounts the sync should find a company for: latest tier in `tiers` and no company yet. Reads only. */
+export async function unmatchedAccounts(db: Database, tiers: readonly string[]): Promise<UnmatchedAccount[]> {
+  const { rows } = await db.sql.query<{
+    account_id: string;
+    name: string | null;
+    domain: string | null;
+    tier: string;
+    searched_at: Date | null;
+  }>(
+    `SELECT a.id AS account_id, a.name, a.domain, l.tier, h.searched_at
+    FROM accounts a ${LATEST_SNAPSHOT}
+    LEFT JOIN hubspot_companies h ON h.account_id = a.id
+    WHERE l.tier = ANY($2::text[]) AND h.company_id IS NULL AND a.hubspot_company_id IS NULL
+    ORDER BY a.id`,
+    ["infinity", tiers],
+  );
+  return rows.map((r) => ({
+    accountId: r.account_id,
+    name: r.name,
+    domain: r.domain,
+    tier: r.tier,
+    searchedAt: r.searched_at ? new Date(r.searched_at) : null,
+  }));
+}
+
+export interface CompanyMatch {
+  accountId: string;
+  /** null: searched, nothing found. */
+  companyId: string | null;
+  matchedBy: "domain" | "created";
+  /** Properties written with the creation (for created companies). */
+  written?: Record<string, string>;
+}
+
+export async function recordMatches(db: Database, matches: readonly CompanyMatch[], at: Date): Promise<void> {
+  if (matches.length === 0) return;
+  await db.sql.query(
+    `INSERT INTO hubspot_companies AS h (account_id, company_id, matched_by, searched_at, written, written_at)
+    SELECT m.account_id, m.company_id, CASE WHEN m.company_id IS NULL THEN NULL ELSE m.matched_by END, $2,
+      COALESCE(m.written, '{}'), CASE WHEN m.written IS NULL THEN NULL ELSE $2::timestamptz END
+    FROM jsonb_to_recordset($1::jsonb) AS m(account_id text, company_id text, matched_by text, written jsonb)
+    ON CONFLICT (account_id) DO UPDATE SET
+      company_id = COALESCE(excluded.company_id, h.company_id),
+      matched_by = COALESCE(excluded.matched_by, h.matched_by),
+      searched_at = excluded.searched_at,
+      written = h.written || excluded.written,
+      written_at = COALESCE(excluded.written_at, h.written_at)`,
+    [
+      JSON.stringify(
+        matches.map((m) => ({
+          account_id: m.accountId,
+          company_id: m.companyId,
+          matched_by: m.matchedBy,
+          written: m.written ?? null,
+        })),
+      ),
+      at.toISOString(),
+    ],
+  );
+}
+
+/** What the score sync needs per matched account: its latest score, routing and claim, and what was written. */
+export interface CompanyState {
+  accountId: string;
+  companyId: string;
+  score: number | null;
+  tier: string | null;
+  pqr: number | null;
+  icp: number | null;
+  reasons: string[];
+  scoredAt: Date | null;
+  configVersion: string | null;
+  routedAt: Date | null;
+  routedTo: string | null;
+  claimedBy: string | null;
+  claimedAt: Date | null;
+  written: Record<string, string>;
+  rejected: Record<string, string> | null;
+}
+
+export async function matchedCompanies(db: Database): Promise<CompanyState[]> {
+  const { rows } = await db.sql.query<{
+    account_id: string;
+    company_id: string;
+    score: number | null;
+    tier: string | null;
+    pqr: string | null;
+    icp: number | null;
+    reasons: string[] | null;
+    as_of: Date | null;
+    config_version: string | null;
+    decided_at: Date | null;
+    pool: string | null;
+    rep_name: string | null;
+    claimer: string | null;
+    claimed_at: Date | null;
+    written: Record<string, string>;
+    rejected: Record<string, string> | null;
+  }>(
+    `SELECT h.account_id, h.company_id, l.score, l.tier, l.pqr, l.icp, l.reasons, l.as_of, l.config_version,
+      d.decided_at, d.pool, r.name AS rep_name, cr.name AS claimer, c.claimed_at, h.written, h.rejected
+    FROM hubspot_companies h
+    LEFT JOIN LATERAL (
+      SELECT s.score, s.tier, s.pqr, s.icp, s.reasons, s.as_of, s.config_version FROM score_snapshots s
+      WHERE s.account_id = h.account_id ORDER BY s.as_of DESC, s.id DESC LIMIT 1) l ON true
+    LEFT JOIN LATERAL (
+      SELECT rd.id, rd.decided_at, rd.pool, rd.rep_id FROM routing_decisions rd
+      WHERE rd.account_id = h.account_id ORDER BY rd.decided_at DESC, rd.id DESC LIMIT 1) d ON true
+    LEFT JOIN sales_reps r ON r.id = d.rep_id
+    LEFT JOIN claims c ON c.decision_id = d.id
+    LEFT JOIN sales_reps cr ON cr.id = c.rep_id
+    WHERE h.company_id IS NOT NULL
+    ORDER BY h.account_id`,
+  );
+  return rows.map((r) => ({
+    accountId: r.account_id,
+    companyId: r.company_id,
+    score: r.score,
+    tier: r.tier,
+    pqr: r.pqr === null ? null : Number(r.pqr),
+    icp: r.icp,
+    reasons: r.reasons ?? [],
+    scoredAt: r.as_of ? new Date(r.as_of) : null,
+    configVersion: r.config_version,
+    routedAt: r.decided_at ? new Date(r.decided_at) : null,
+    routedTo: r.rep_name ?? r.pool,
+    claimedBy: r.claimer,
+    claimedAt: r.claimed_at ? new Date(r.claimed_at) : null,
+    written: r.written ?? {},
+    rejected: r.rejected,
+  }));
+}
+
+/** Records properties HubSpot accepted: they are not sent again until they change. */
+export async function recordWritten(
+  db: Database,
+  writes: readonly { accountId: string; properties: Record<string, string> }[],
+  at: Date,
+): Promise<void> {
+  if (writes.length === 0) return;
+  await db.sql.query(
+    `UPDATE hubspot_companies h SET written = h.written || w.properties, written_at = $2,
+      rejected = NULL, error = NULL, error_at = NULL
+    FROM jsonb_to_recordset($1::jsonb) AS w(account_id text, properties jsonb)
+    WHERE h.account_id = w.account_id`,
+    [
+      JSON.stringify(writes.map((w) => ({ account_id: w.accountId, properties: w.properties }))),
+      at.toISOString(),
+    ],
+  );
+}
+
+/** Records values HubSpot rejected (4xx) and why: they are not sent again until they change. */
+export async function recordRejected(
+  db: Database,
+  rejections: readonly { accountId: string; properties: Record<string, string>; reason: string }[],
+  at: Date,
+): Promise<void> {
+  if (rejections.length === 0) return;
+  await db.sql.query(
+    `UPDATE hubspot_companies h SET rejected = w.properties, error = w.reason, error_at = $2
+    FROM jsonb_to_recordset($1::jsonb) AS w(account_id text, properties jsonb, reason text)
+    WHERE h.account_id = w.account_id`,
+    [
+      JSON.stringify(
+        rejections.map((w) => ({ account_id: w.accountId, properties: w.properties, reason: w.reason })),
+      ),
+      at.toISOString(),
+    ],
+  );
+}
+
+/** A routing decision whose HubSpot task is not confirmed yet. */
+export interface PendingTask {
+  decisionId: bigint;
+  accountId: string;
+  name: string | null;
+  domain: string | null;
+  companyId: string | null;
+  pool: string;
+  repId: string | null;
+  decidedAt: Date;
+  score: number;
+  tier: string;
+  pqr: number;
+  icp: number | null;
+  reasons: string[];
+  /** When a create was last sent without a confirmed answer. */
+  sentAt: Date | null;
+}
+
+export async function pendingTasks(db: Database): Promise<PendingTask[]> {
+  const { rows } = await db.sql.query<{
+    id: string;
+    account_id: string;
+    name: string | null;
+    domain: string | null;
+    company_id: string | null;
+    pool: string;
+    rep_id: string | null;
+    decided_at: Date;
+    score: number;
+    tier: string;
+    pqr: string;
+    icp: number | null;
+    reasons: string[];
+    hubspot_task_sent_at: Date | null;
+  }>(
+    `SELECT d.id::text, d.account_id, a.name, a.domain, h.company_id, d.pool, d.rep_id, d.decided_at,
+      s.score, s.tier, s.pqr, s.icp, s.reasons, d.hubspot_task_sent_at
+    FROM routing_decisions d
+    JOIN accounts a ON a.id = d.account_id
+    JOIN score_snapshots s ON s.id = d.snapshot_id
+    LEFT JOIN hubspot_companies h ON h.account_id = d.account_id
+    WHERE d.hubspot_task_id IS NULL AND d.hubspot_task_error IS NULL
+    ORDER BY d.id`,
+  );
+  return rows.map((r) => ({
+    decisionId: BigInt(r.id),
+    accountId: r.account_id,
+    name: r.name,
+    domain: r.domain,
+    companyId: r.company_id,
+    pool: r.pool,
+    repId: r.rep_id,
+    decidedAt: new Date(r.decided_at),
+    score: r.score,
+    tier: r.tier,
+    pqr: Number(r.pqr),
+    icp: r.icp,
+    reasons: r.reasons,
+    sentAt: r.hubspot_task_sent_at ? new Date(r.hubspot_task_sent_at) : null,
+  }));
+}
+
+/** Marks task creates as sent, committed before the request goes out. */
+export async function markTasksSent(db: Database, decisionIds: readonly bigint[], at: Date): Promise<void> {
+  if (decisionIds.length === 0) return;
+  await db.sql.query("UPDATE routing_decisions SET hubspot_task_sent_at = $2 WHERE id = ANY($1::bigint[])", [
+    decisionIds.map(String),
+    at.toISOString(),
+  ]);
+}
+
+export async function recordTasks(
+  db: Database,
+  tasks: readonly { decisionId: bigint; taskId?: string; error?: string }[],
+): Promise<void> {
+  if (tasks.length === 0) return;
+  await db.sql.query(
+    `UPDATE routing_decisions d SET hubspot_task_id = COALESCE(t.task_id, d.hubspot_task_id),
+      hubspot_task_error = t.error
+    FROM jsonb_to_recordset($1::jsonb) AS t(id bigint, task_id text, error text)
+    WHERE d.id = t.id`,
+    [
+      JSON.stringify(
+        tasks.map((t) => ({ id: String(t.decisionId), task_id: t.taskId ?? null, error: t.error ?? null })),
+      ),
+    ],
+  );
+}
+
+/** HubSpot owner ids by lower-cased email, as cached from the owners API. */
+export async function cachedOwners(
+  db: Database,
+): Promise<{ owners: Map<string, string>; fetchedAt: Date | null }> {
+  const { rows } = await db.sql.query<{ email: string; owner_id: string; fetched_at: Date }>(
+    "SELECT email, owner_id, fetched_at FROM hubspot_owners",
+  );
+  const fetchedAt = rows.reduce<Date | null>((latest, r) => {
+    const at = new Date(r.fetched_at);
+    return latest === null || at > latest ? at : latest;
+  }, null);
+  return { owners: new Map(rows.map((r) => [r.email, r.owner_id])), fetchedAt };
+}
+
+export async function cacheOwners(
+  db: Database,
+  owners: ReadonlyMap<string, string>,
+  at: Date,
+): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query("DELETE FROM hubspot_owners");
+    if (owners.size === 0) return;
+    await tx.query(
+      `INSERT INTO hubspot_owners (email, owner_id, fetched_at)
+      SELECT o.email, o.owner_id, $2 FROM jsonb_to_recordset($1::jsonb) AS o(email text, owner_id text)`,
+      [JSON.stringify([...owners].map(([email, owner_id]) => ({ email, owner_id }))), at.toISOString()],
+    );
+  });
+}
+
+/** Calls made on `day` (UTC) by every process, against the daily budget. */
+export async function usageOn(db: Database, day: string): Promise<number> {
+  const { rows } = await db.sql.query<{ calls: number }>("SELECT calls FROM hubspot_usage WHERE day = $1", [
+    day,
+  ]);
+  return rows[0]?.calls ?? 0;
+}
+
+export async function addUsage(db: Database, day: string, calls: number): Promise<void> {
+  if (calls === 0) return;
+  await db.sql.query(
+    `INSERT INTO hubspot_usage (day, calls) VALUES ($1, $2)
+    ON CONFLICT (day) DO UPDATE SET calls = hubspot_usage.calls + excluded.calls`,
+    [day, calls],
+  );
+}

@@ -1,0 +1,364 @@
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config/load-config.ts";
+import type { PqlConfig } from "../../src/config/schema.ts";
+import { createHubSpotHttp, type HubSpotHttp } from "../../src/integrations/hubspot/hubspot-http.ts";
+import {
+  COMPANY_PROPERTIES,
+  setupProperties,
+  TASK_ROUTING_KEY,
+} from "../../src/integrations/hubspot/properties.ts";
+import { syncHubSpot } from "../../src/integrations/hubspot/sync-hubspot.ts";
+import { generateWorld } from "../../src/sample/generate-world.ts";
+import { importFile } from "../../src/signals/import-file.ts";
+import { runScorePass } from "../../src/signals/run-score-pass.ts";
+import { storeMessages } from "../../src/store/message-store.ts";
+import { ROOT } from "../helpers/cli.ts";
+import { createTestStore, ENGINES, SKIP_PG_REASON, type TestStore, tempDir } from "../helpers/databases.ts";
+import { FakeHubSpot } from "../helpers/fake-hubspot.ts";
+
+const base = loadConfig(path.join(ROOT, "pql-router.config.yaml"));
+const END = new Date("2026-11-01T00:00:00Z");
+const LIMITS = { perTenSeconds: 100, daily: 250_000, searchPerSecond: 5, maxRetries: 3 };
+const dir = tempDir();
+let worldFile: string;
+
+beforeAll(async () => {
+  worldFile = (
+    await generateWorld({ accounts: 80, days: 30, seed: 11, end: END, out: path.join(dir, "w.ndjson") })
+  ).file;
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** The config with the HubSpot section adjusted for a test. */
+function withHubSpot(patch: Partial<PqlConfig["hubspot"]["companies"]>, ownerEmail?: string): PqlConfig {
+  const c = structuredClone(base.config);
+  c.hubspot.companies = { ...c.hubspot.companies, ...patch };
+  if (ownerEmail) c.hubspot.tasks.ownerEmail = ownerEmail;
+  return c;
+}
+
+const bodies = (fake: FakeHubSpot, pathname: string) =>
+  fake.requests
+    .filter((r) => r.path === pathname && r.status < 300)
+    .map((r) => r.body as { inputs: unknown[] });
+
+for (const engine of ENGINES) {
+  describe.skipIf(engine.skip)(
+    `HubSpot sync on ${engine.name}${engine.skip ? ` (${SKIP_PG_REASON})` : ""}`,
+    () => {
+      let store: TestStore;
+      let fake: FakeHubSpot;
+      let http: HubSpotHttp;
+      const tiers = new Map<string, string>();
+
+      beforeAll(async () => {
+        store = await createTestStore(engine.name);
+        await importFile(worldFile, { store: (m) => storeMessages(store.db, m) });
+        const pass = await runScorePass({ db: store.db, config: base, now: END, route: true });
+        expect(pass.routed).toBe(pass.tiers.hot);
+        const { rows } = await store.db.sql.query<{ account_id: string; tier: string }>(
+          "SELECT account_id, tier FROM score_snapshots",
+        );
+        for (const r of rows) tiers.set(r.account_id, r.tier);
+      });
+      afterAll(async () => {
+        await store?.dispose();
+      });
+      beforeEach(async () => {
+        // Every test starts from a portal and a sync state of its own.
+        fake = new FakeHubSpot({ token: "pat-test-secret" });
+        http = createHubSpotHttp({
+          accessToken: "pat-test-secret",
+          baseUrl: await fake.start(),
+          limits: LIMITS,
+        });
+        await store.db.sql.exec(
+          `DELETE FROM hubspot_companies; DELETE FROM hubspot_owners; UPDATE accounts SET hubspot_company_id = NULL;
+        UPDATE routing_decisions SET hubspot_task_id = NULL, hubspot_task_sent_at = NULL, hubspot_task_error = NULL;`,
+        );
+      });
+      afterEach(async () => {
+        await fake.stop();
+      });
+      const ids = (tier: string) =>
+        [...tiers]
+          .filter(([, t]) => t === tier)
+          .map(([id]) => id)
+          .sort();
+      const domainOf = async (accountId: string) =>
+        (
+          await store.db.sql.query<{ domain: string }>("SELECT domain FROM accounts WHERE id = $1", [
+            accountId,
+          ])
+        ).rows[0]?.domain as string;
+      const sync = (config: PqlConfig, client = http) =>
+        syncHubSpot({ db: store.db, http: client, config, now: END });
+
+      it("sets up the property group and properties once: a second run makes no write call", async () => {
+        const first = await setupProperties(http);
+        expect(first.created.filter((c) => c.kind === "property")).toHaveLength(
+          COMPANY_PROPERTIES.length + 1,
+        );
+        expect(first.conflicts).toEqual([]);
+        const created = bodies(fake, "/crm/v3/properties/companies/batch/create")[0];
+        expect(created?.inputs).toContainEqual(
+          expect.objectContaining({
+            name: "pql_tier",
+            type: "enumeration",
+            fieldType: "select",
+            groupName: "product_qualified",
+          }),
+        );
+        expect(fake.properties.get("tasks")?.get(TASK_ROUTING_KEY)?.hasUniqueValue).toBe(true);
+        const writes = () => fake.requests.filter((r) => r.method !== "GET").length;
+        const before = writes();
+        const second = await setupProperties(http);
+        expect(second.created).toEqual([]);
+        expect(writes()).toBe(before);
+      });
+
+      it("reports a property that exists with another type and never overwrites it", async () => {
+        fake.properties.get("companies")?.set("pql_score", {
+          name: "pql_score",
+          label: "Somebody else's score",
+          type: "string",
+          fieldType: "text",
+          groupName: "companyinformation",
+        });
+        const report = await setupProperties(http);
+        expect(report.conflicts).toEqual([
+          { object: "companies", name: "pql_score", expected: "number", found: "string" },
+        ]);
+        expect(fake.properties.get("companies")?.get("pql_score")?.type).toBe("string");
+        const created = bodies(fake, "/crm/v3/properties/companies/batch/create").flatMap((b) => b.inputs);
+        expect(created).not.toContainEqual(expect.objectContaining({ name: "pql_score" }));
+      });
+
+      it("matches by stored id and by domain, creates hot ones, writes scores, creates tasks; then a steady state makes zero calls", async () => {
+        await setupProperties(http);
+        const [storedHot, domainHot, ...otherHot] = ids("hot");
+        const [domainWarm, ...otherWarm] = ids("warm");
+        // One company known by id, two findable by domain (one in capitals), one owner for tasks.
+        const stored = fake.addCompany({ name: "Stored Co" });
+        await store.db.sql.query("UPDATE accounts SET hubspot_company_id = $2 WHERE id = $1", [
+          storedHot,
+          stored,
+        ]);
+        const byDomainHot = fake.addCompany({
+          name: "Domain Hot",
+          domain: (await domainOf(domainHot as string)).toUpperCase(),
+        });
+        const byDomainWarm = fake.addCompany({
+          name: "Domain Warm",
+          domain: await domainOf(domainWarm as string),
+        });
+        fake.addOwner("revops@example.com", "Rev", "Ops");
+        const ownerId = fake.owners[0]?.id;
+        const before = fake.companies.size;
+
+        const result = await sync(withHubSpot({ createTiers: ["hot"] }, "revops@example.com"));
+        const hot = ids("hot").length;
+        const warm = ids("warm").length;
+        expect(result).toMatchObject({
+          companiesMatched: 2,
+          companiesCreated: otherHot.length,
+          companiesUnmatched: otherWarm.length,
+          companiesWritten: hot + 1,
+          tasksCreated: hot,
+          failed: 0,
+          stoppedBy: null,
+        });
+        // Searches: one IN filter of lower-cased domains, never the stored account.
+        const searches = bodies(fake, "/crm/v3/objects/companies/search") as unknown as {
+          filterGroups: { filters: { propertyName: string; operator: string; values: string[] }[] }[];
+        }[];
+        const searched = searches.flatMap((s) => s.filterGroups[0]?.filters[0]?.values ?? []);
+        expect(searches[0]?.filterGroups[0]?.filters[0]).toMatchObject({
+          propertyName: "domain",
+          operator: "IN",
+        });
+        const { rows: expected } = await store.db.sql.query<{ n: number }>(
+          "SELECT count(DISTINCT lower(domain))::int AS n FROM accounts WHERE id = ANY($1::text[]) AND domain IS NOT NULL",
+          [[...ids("hot"), ...ids("warm")].filter((id) => id !== storedHot)],
+        );
+        expect(searched).toHaveLength(expected[0]?.n ?? -1);
+        expect(searched).not.toContain(await domainOf(storedHot as string));
+        // Created companies carry our account id (the upsert key), so a rerun cannot duplicate them.
+        expect(fake.companies.size).toBe(before + otherHot.length);
+        // Scores written where they belong.
+        const company = fake.companies.get(byDomainWarm)?.properties;
+        const { rows } = await store.db.sql.query<{ score: number; pqr: string }>(
+          "SELECT score, pqr FROM score_snapshots WHERE account_id = $1",
+          [domainWarm],
+        );
+        expect(company).toMatchObject({
+          pql_account_id: domainWarm,
+          pql_tier: "warm",
+          pql_score: String(rows[0]?.score),
+          pql_pqr_estimate: String(Number(rows[0]?.pqr)),
+          pql_last_scored_at: END.toISOString(),
+        });
+        expect(fake.companies.get(byDomainHot)?.properties.pql_routed_to).toMatch(
+          /enterprise|mid-market|smb/,
+        );
+        // One task per routed account, associated with its company (type 192), owned by the config's owner.
+        expect(fake.tasks.size).toBe(hot);
+        const task = [...fake.tasks.values()].find((t) => t.associations.some((a) => a.toId === stored));
+        expect(task?.associations).toEqual([
+          {
+            toObjectType: "companies",
+            toId: stored,
+            associationTypeId: 192,
+            associationCategory: "HUBSPOT_DEFINED",
+          },
+        ]);
+        expect(task?.properties).toMatchObject({
+          hs_task_priority: "HIGH",
+          hs_task_status: "NOT_STARTED",
+          hubspot_owner_id: ownerId,
+          pql_routing_key: `pqlr:${storedHot}:${END.toISOString()}`,
+          hs_timestamp: new Date(END.getTime() + 24 * 3_600_000).toISOString(),
+        });
+        expect(task?.properties.hs_task_body).toContain("PQL score");
+
+        // Steady state: nothing changed, nothing to search again yet: zero calls of any kind.
+        const calls = fake.requests.length;
+        const again = await sync(withHubSpot({ createTiers: ["hot"] }, "revops@example.com"));
+        expect(again).toMatchObject({ companiesWritten: 0, tasksCreated: 0, companiesUnchanged: hot + 1 });
+        expect(fake.requests.length).toBe(calls);
+      });
+
+      it("writes 250 changed companies in 3 update calls of 100, 100 and 50", async () => {
+        await setupProperties(http);
+        const accounts = [...tiers.keys()].sort();
+        const companies = Array.from({ length: 250 }, (_, i) => ({
+          account: accounts[i % accounts.length] as string,
+          company: fake.addCompany({ name: `Co ${i}` }),
+        }));
+        // 250 companies: the world's 80 accounts, each matched to up to 4 companies is not a thing,
+        // so extra rows are written for 250 synthetic accounts instead.
+        await store.db.sql.query(
+          `INSERT INTO accounts (id, name) SELECT 'bulk_' || g, 'Bulk ' || g FROM generate_series(1, 250) g
+        ON CONFLICT DO NOTHING`,
+        );
+        await store.db.sql.query(
+          `INSERT INTO hubspot_companies (account_id, company_id, matched_by)
+        SELECT 'bulk_' || g, ($1::text[])[g], 'domain' FROM generate_series(1, 250) g`,
+          [companies.map((c) => c.company)],
+        );
+        const result = await sync(withHubSpot({ syncTiers: [] }));
+        const updates = bodies(fake, "/crm/v3/objects/companies/batch/update");
+        expect(updates.map((u) => u.inputs.length)).toEqual([100, 100, 50]);
+        expect(result.companiesWritten).toBe(250);
+        expect(fake.companies.get(companies[249]?.company as string)?.properties.pql_account_id).toBe(
+          "bulk_250",
+        );
+        await store.db.sql.exec("DELETE FROM hubspot_companies; DELETE FROM accounts WHERE id LIKE 'bulk_%'");
+      });
+
+      it("backs off on a 429 and retries a 5xx, then writes everything exactly once", async () => {
+        await setupProperties(http);
+        const hot = ids("hot");
+        for (const id of hot) fake.addCompany({ name: id, domain: await domainOf(id) });
+        fake.script(
+          { method: "POST", path: "/crm/v3/objects/companies/batch/update" },
+          {
+            status: 429,
+            body: {
+              status: "error",
+              message: "You have reached your ten_secondly_rolling limit.",
+              policyName: "TEN_SECONDLY_ROLLING",
+            },
+            headers: { "Retry-After": "1" },
+          },
+        );
+        fake.script({ method: "POST", path: "/crm/v3/objects/tasks/batch/create" }, { status: 503 });
+        const result = await sync(withHubSpot({ syncTiers: ["hot"] }));
+        expect(result).toMatchObject({
+          rateLimited: 1,
+          retries: 2,
+          companiesWritten: hot.length,
+          tasksCreated: hot.length,
+        });
+        expect(fake.tasks.size).toBe(hot.length);
+        const updated = bodies(fake, "/crm/v3/objects/companies/batch/update").flatMap((b) => b.inputs);
+        expect(updated).toHaveLength(hot.length);
+      });
+
+      it("records each record of a 207 on its own, and never retries a 400 until the values change", async () => {
+        await setupProperties(http);
+        const [gone, ...rest] = ids("hot");
+        for (const id of rest) fake.addCompany({ name: id, domain: await domainOf(id) });
+        // A company that was matched once and has since been deleted in HubSpot.
+        await store.db.sql.query(
+          "INSERT INTO hubspot_companies (account_id, company_id, matched_by) VALUES ($1, '99999999999', 'domain')",
+          [gone],
+        );
+        const first = await sync(withHubSpot({ syncTiers: ["hot"] }));
+        expect(first.companiesWritten).toBe(rest.length);
+        // Its score update and its task (associated with a missing company) fail; the others go through.
+        expect(first.failures).toEqual([
+          { accountId: gone, what: "company", reason: expect.stringMatching(/OBJECT_NOT_FOUND/) },
+          { accountId: gone, what: "task", reason: expect.stringMatching(/VALIDATION_ERROR/) },
+        ]);
+        expect(first.tasksCreated).toBe(rest.length);
+        const { rows } = await store.db.sql.query<{ error: string; rejected: Record<string, string> }>(
+          "SELECT error, rejected FROM hubspot_companies WHERE account_id = $1",
+          [gone],
+        );
+        expect(rows[0]?.error).toMatch(/OBJECT_NOT_FOUND/);
+        // A lone 400 is recorded against its record and not sent again while the values are the same.
+        await store.db.sql.query("UPDATE hubspot_companies SET written = '{}' WHERE account_id = $1", [
+          rest[0],
+        ]);
+        fake.script(
+          { method: "POST", path: "/crm/v3/objects/companies/batch/update" },
+          {
+            status: 400,
+            body: {
+              status: "error",
+              category: "VALIDATION_ERROR",
+              message: "Property values were not valid",
+            },
+          },
+        );
+        const second = await sync(withHubSpot({ syncTiers: ["hot"] }));
+        expect(second.failures).toEqual([
+          { accountId: rest[0], what: "company", reason: expect.stringMatching(/^400 VALIDATION_ERROR/) },
+        ]);
+        expect(second.retries).toBe(0);
+        const calls = fake.requests.length;
+        const third = await sync(withHubSpot({ syncTiers: ["hot"] }));
+        expect(third).toMatchObject({ companiesWritten: 0, calls: 0, failed: 0 });
+        expect(fake.requests.length).toBe(calls);
+      });
+
+      it("stops early when HubSpot is down and sends what is pending on the next sync", async () => {
+        await setupProperties(http);
+        const hot = ids("hot");
+        for (const id of hot) fake.addCompany({ name: id, domain: await domainOf(id) });
+        const down = new FakeHubSpot({ token: "pat-test-secret", faults: { rate5xx: 1, seed: 1 } });
+        const downHttp = createHubSpotHttp({
+          accessToken: "pat-test-secret",
+          baseUrl: await down.start(),
+          limits: { ...LIMITS, maxRetries: 1 },
+        });
+        try {
+          const failed = await sync(withHubSpot({ syncTiers: ["hot"] }), downHttp);
+          expect(failed.stoppedBy).toMatch(/HubSpot answered 50\d/);
+          expect(failed.stoppedBy).not.toContain("pat-test-secret");
+        } finally {
+          await down.stop();
+        }
+        const recovered = await sync(withHubSpot({ syncTiers: ["hot"] }));
+        expect(recovered).toMatchObject({
+          stoppedBy: null,
+          companiesWritten: hot.length,
+          tasksCreated: hot.length,
+        });
+      });
+    },
+  );
+}
