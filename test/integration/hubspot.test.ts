@@ -250,7 +250,7 @@ for (const engine of ENGINES) {
         );
         const result = await sync(withHubSpot({ syncTiers: [] }));
         const updates = bodies(fake, "/crm/v3/objects/companies/batch/update");
-        expect(updates.map((u) => u.inputs.length)).toEqual([100, 100, 50]);
+        expect(updates.map((u) => u.inputs.length).sort((a, b) => b - a)).toEqual([100, 100, 50]);
         expect(result.companiesWritten).toBe(250);
         expect(fake.companies.get(companies[249]?.company as string)?.properties.pql_account_id).toBe(
           "bulk_250",

@@ -20,6 +20,8 @@ interface BatchAnswer {
 
 /** HubSpot's batch endpoints take at most this many records per call. */
 export const BATCH_SIZE = 100;
+/** Batch calls in flight at once per write. */
+const IN_FLIGHT = 4;
 
 export interface BatchWrite<T> {
   /** e.g. /crm/v3/objects/companies/batch/update */
@@ -112,7 +114,15 @@ export async function writeInBatches<T>(http: HubSpotHttp, items: readonly T[], 
     await spec.settled(outcome);
     for (const item of retryTransient ? transient : []) await run([item], false);
   };
-  for (let i = 0; i < items.length; i += BATCH_SIZE) await run(items.slice(i, i + BATCH_SIZE), true);
+  // A few batches in flight, so recording one batch's results never leaves the budget idle; the
+  // shared request budget, not this, decides the pace.
+  const batches: T[][] = [];
+  for (let i = 0; i < items.length; i += BATCH_SIZE) batches.push(items.slice(i, i + BATCH_SIZE));
+  let next = 0;
+  const worker = async () => {
+    while (next < batches.length) await run(batches[next++] as T[], true);
+  };
+  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, batches.length) }, worker));
   return totals;
 }
 

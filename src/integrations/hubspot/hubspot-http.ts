@@ -96,8 +96,8 @@ export function createHubSpotHttp(options: HubSpotHttpOptions): HubSpotHttp {
           { hint: "raise HUBSPOT_DAILY_BUDGET if your HubSpot plan allows more, or wait for tomorrow (UTC)" },
         );
       }
-      await burst.acquire();
-      if (SEARCH_PATH.test(request.path)) await search.acquire();
+      const answered = [await burst.acquire()];
+      if (SEARCH_PATH.test(request.path)) answered.push(await search.acquire());
       stats.calls++;
       usedToday++;
       let status: number;
@@ -112,10 +112,12 @@ export function createHubSpotHttp(options: HubSpotHttpOptions): HubSpotHttp {
         });
         status = response.status;
         const text = await response.text();
+        for (const stamp of answered) stamp();
         body = parseJson(text);
         const retryAfter = Number(response.headers.get("retry-after"));
         if (Number.isFinite(retryAfter) && retryAfter > 0) retryAfterMs = retryAfter * 1000;
       } catch (error) {
+        for (const stamp of answered) stamp();
         // Network failure: connection refused or reset, DNS, a cut answer.
         if (failures >= limits.maxRetries) {
           throw new IntegrationError(

@@ -1,8 +1,10 @@
 /**
- * A rolling-window request budget: at most `limit` acquisitions in any `windowMs`. Every HubSpot
- * call takes one slot before it is sent, so the process never exceeds the app's burst limit on
- * its own; a 429 (another process sharing the token) is handled by the caller's backoff.
- * The clock and the sleep are parameters so tests run without waiting.
+ * A rolling-window request budget: at most `limit` requests in any `windowMs`. Every HubSpot
+ * call takes a slot before it is sent and stamps it again when its answer arrives, so our
+ * window never runs ahead of HubSpot's (which counts a request when it receives it, somewhere
+ * between the two): the process never exceeds the app's burst limit on its own. A 429 (another
+ * process sharing the token) pauses every caller. The clock and sleep are parameters so tests
+ * run without waiting.
  */
 export interface Clock {
   now(): number;
@@ -15,8 +17,10 @@ export const systemClock: Clock = {
 };
 
 export class RollingWindow {
-  private readonly sent: number[] = [];
-  private queue: Promise<void> = Promise.resolve();
+  /** When each request of the current window was sent, or answered once it was. */
+  private readonly slots: { at: number }[] = [];
+  private pausedUntil = 0;
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly limit: number,
@@ -24,30 +28,39 @@ export class RollingWindow {
     private readonly clock: Clock = systemClock,
   ) {}
 
-  /** Waits for a free slot, then takes it. Callers are served in order. */
-  acquire(): Promise<void> {
+  /** Waits for a free slot and takes it; call the returned function when the answer arrives. Callers are served in order. */
+  acquire(): Promise<() => void> {
     const turn = this.queue.then(() => this.take());
     this.queue = turn;
     return turn;
   }
 
-  /** Holds back every caller until `until` (e.g. after a 429 told us the window is full). */
+  /** Holds back every caller until `until`; what was sent before still counts after it. */
   pauseUntil(until: number): void {
-    // Fill the window with slots that expire at `until`, so nobody is sent before it.
-    const expiresAt = until - this.windowMs;
-    this.sent.length = 0;
-    for (let i = 0; i < this.limit; i++) this.sent.push(expiresAt);
+    this.pausedUntil = Math.max(this.pausedUntil, until);
   }
 
-  private async take(): Promise<void> {
+  private async take(): Promise<() => void> {
     for (;;) {
       const now = this.clock.now();
-      while (this.sent.length > 0 && (this.sent[0] as number) <= now - this.windowMs) this.sent.shift();
-      if (this.sent.length < this.limit) {
-        this.sent.push(now);
-        return;
+      if (now < this.pausedUntil) {
+        await this.clock.sleep(this.pausedUntil - now);
+        continue;
       }
-      await this.clock.sleep((this.sent[0] as number) + this.windowMs - now + 1);
+      let oldest = Number.POSITIVE_INFINITY;
+      for (let i = this.slots.length - 1; i >= 0; i--) {
+        const at = (this.slots[i] as { at: number }).at;
+        if (at <= now - this.windowMs) this.slots.splice(i, 1);
+        else oldest = Math.min(oldest, at);
+      }
+      if (this.slots.length < this.limit) {
+        const slot = { at: now };
+        this.slots.push(slot);
+        return () => {
+          slot.at = this.clock.now();
+        };
+      }
+      await this.clock.sleep(oldest + this.windowMs - now + 1);
     }
   }
 }
