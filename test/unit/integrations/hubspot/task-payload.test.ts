@@ -1,0 +1,56 @@
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../../../src/config/load-config.ts";
+import { routingKey, taskInput } from "../../../../src/integrations/hubspot/task-payload.ts";
+import type { PendingTask } from "../../../../src/store/hubspot-store.ts";
+import { ROOT } from "../../../helpers/cli.ts";
+
+const config = loadConfig(path.join(ROOT, "pql-router.config.yaml")).config.hubspot;
+const task: PendingTask = {
+  decisionId: 7n,
+  accountId: "acct_000042",
+  name: "Acme <HR> & Co",
+  domain: "acme.example",
+  companyId: "9001",
+  pool: "mid-market",
+  repId: null,
+  decidedAt: new Date("2026-11-01T09:00:00Z"),
+  score: 81.26,
+  tier: "hot",
+  pqr: 12345.6,
+  icp: 74.6,
+  reasons: ["4 personas active in 30 days", "visited pricing 3x in 14 days"],
+  sentAt: null,
+};
+
+describe("taskInput", () => {
+  it("builds the task HubSpot documents: subject, HTML body, due time, priority, routing key, association 192", () => {
+    const input = taskInput(task, "9001", { ...config, portalId: "123" }, "555");
+    expect(input.properties).toEqual({
+      hs_task_subject: "PQL: Acme <HR> & Co is hot (score 81, PQR $12,346)",
+      hs_task_body: expect.stringContaining(
+        "<strong>Acme &lt;HR&gt; &amp; Co</strong> (acme.example) is hot",
+      ),
+      hs_timestamp: "2026-11-02T09:00:00.000Z",
+      hs_task_priority: "HIGH",
+      hs_task_status: "NOT_STARTED",
+      hs_task_type: "TODO",
+      hubspot_owner_id: "555",
+      pql_routing_key: "pqlr:acct_000042:2026-11-01T09:00:00.000Z",
+    });
+    expect(input.properties.hs_task_body).toContain("<li>visited pricing 3x in 14 days</li>");
+    expect(input.properties.hs_task_body).toContain(
+      'href="https://app.hubspot.com/contacts/123/company/9001"',
+    );
+    expect(input.associations).toEqual([
+      { to: { id: "9001" }, types: [{ associationCategory: "HUBSPOT_DEFINED", associationTypeId: 192 }] },
+    ]);
+    expect(input.objectWriteTraceId).toBe(routingKey(task));
+  });
+
+  it("leaves the owner out when unknown and names the company id without a portal", () => {
+    const input = taskInput(task, "9001", config, undefined);
+    expect(input.properties).not.toHaveProperty("hubspot_owner_id");
+    expect(input.properties.hs_task_body).toContain("HubSpot company 9001.");
+  });
+});
