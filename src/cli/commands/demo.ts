@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { loadConfig } from "../../config/load-config.ts";
+import { previewHubSpot } from "../../integrations/hubspot/sync-hubspot.ts";
 import { generateWorld } from "../../sample/generate-world.ts";
 import { readOutcomesCsv } from "../../signals/outcomes-csv.ts";
 import { storeOutcomes } from "../../store/outcome-store.ts";
@@ -68,11 +69,34 @@ export const demoCommand: Command = {
           ? "No hot accounts right now."
           : `Hot accounts, best first, and why:\n${listing.join("\n")}`,
       );
+      // HubSpot: the demo never writes its sample accounts to a real portal; it shows what a sync would send.
+      const requests = await previewHubSpot(db, config.config);
+      const task = requests.find((r) => r.path === "/crm/v3/objects/tasks/batch/create");
+      const update = requests.find((r) => r.path === "/crm/v3/objects/companies/batch/update");
+      const count = (path: string) =>
+        requests.filter((r) => r.path === path).reduce((n, r) => n + inputCount(r.body), 0);
+      sections.push(
+        [
+          `HubSpot (${ctx.settings.hubspotAccessToken ? "token set: `npx pql-router hubspot sync` sends this" : "no HUBSPOT_ACCESS_TOKEN: nothing sent"}): ` +
+            `a sync would make ${requests.length} requests: look up ${count("/crm/v3/objects/companies/search")} domains, ` +
+            `create ${count("/crm/v3/objects/companies/batch/upsert")} companies, write scores to ${count("/crm/v3/objects/companies/batch/update")} already-matched companies ` +
+            `and ${count("/crm/v3/objects/tasks/batch/create")} tasks. The first task, exactly as it would be sent:`,
+          JSON.stringify(firstInput(task ?? update), null, 2),
+          "`npx pql-router hubspot preview --json` prints every request.",
+        ].join("\n"),
+      );
       sections.push(
         "Next: `npx pql-router explain <domain>` breaks one account down; `npx pql-router score` ranks them all.",
       );
       return {
-        json: { configVersion: config.version, imported, status, score: pass, hot },
+        json: {
+          configVersion: config.version,
+          imported,
+          status,
+          score: pass,
+          hot,
+          hubspotRequests: requests.length,
+        },
         text: sections.join("\n\n"),
       };
     } finally {
@@ -80,3 +104,15 @@ export const demoCommand: Command = {
     }
   },
 };
+
+/** Records in a batch request, or domains in a search. */
+function inputCount(body: unknown): number {
+  const b = body as { inputs?: unknown[]; filterGroups?: { filters: { values?: unknown[] }[] }[] };
+  return b.inputs?.length ?? b.filterGroups?.[0]?.filters[0]?.values?.length ?? 0;
+}
+
+function firstInput(request: { path: string; body: unknown } | undefined): unknown {
+  if (!request) return "(nothing to send)";
+  const inputs = (request.body as { inputs?: unknown[] }).inputs;
+  return { request: `POST ${request.path}`, input: inputs?.[0] };
+}
