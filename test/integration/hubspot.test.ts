@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { loadConfig } from "../../src/config/load-config.ts";
 import type { PqlConfig } from "../../src/config/schema.ts";
 import { createHubSpotHttp, type HubSpotHttp } from "../../src/integrations/hubspot/hubspot-http.ts";
+import { syncOutcomes } from "../../src/integrations/hubspot/outcome-sync.ts";
 import {
   COMPANY_PROPERTIES,
   setupProperties,
@@ -333,6 +334,86 @@ for (const engine of ENGINES) {
         const third = await sync(withHubSpot({ syncTiers: ["hot"] }));
         expect(third).toMatchObject({ companiesWritten: 0, calls: 0, failed: 0 });
         expect(fake.requests.length).toBe(calls);
+      });
+
+      it("stops for the day on a daily 429; the rest stays queued", async () => {
+        await setupProperties(http);
+        const hot = ids("hot");
+        for (const id of hot) fake.addCompany({ name: id, domain: await domainOf(id) });
+        const tired = new FakeHubSpot({ token: "pat-test-secret", dailyBudget: 1 });
+        const tiredHttp = createHubSpotHttp({
+          accessToken: "pat-test-secret",
+          baseUrl: await tired.start(),
+          limits: LIMITS,
+        });
+        try {
+          const result = await sync(withHubSpot({ syncTiers: ["hot"] }), tiredHttp);
+          expect(result.stoppedBy).toMatch(/429 DAILY/);
+          expect(result.calls).toBe(2);
+        } finally {
+          await tired.stop();
+        }
+        // Our own daily budget stops before HubSpot has to say so.
+        const spent = createHubSpotHttp({
+          accessToken: "pat-test-secret",
+          baseUrl: "http://127.0.0.1:9",
+          limits: { ...LIMITS, daily: 10 },
+          usedToday: 10,
+        });
+        expect((await sync(withHubSpot({ syncTiers: ["hot"] }), spent)).stoppedBy).toMatch(
+          /daily budget of 10/,
+        );
+        const { rows } = await store.db.sql.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM routing_decisions WHERE hubspot_task_id IS NULL",
+        );
+        expect(rows[0]?.n).toBe(hot.length);
+      });
+
+      it("reads won deals back into outcomes, keeping a conversion another source recorded", async () => {
+        const [won, lost, importedWin] = ids("warm") as [string, string, string];
+        const companies = new Map<string, string>();
+        for (const id of [won, lost, importedWin] as string[])
+          companies.set(id, fake.addCompany({ name: id }));
+        await store.db.sql.query(
+          `INSERT INTO hubspot_companies (account_id, company_id, matched_by)
+        SELECT * FROM unnest($1::text[], $2::text[], array_fill('domain'::text, ARRAY[3]))`,
+          [[...companies.keys()], [...companies.values()]],
+        );
+        fake.addDeal(
+          { dealname: "A", dealstage: "closedwon", amount: "1200", closedate: "2026-10-20T00:00:00.000Z" },
+          [companies.get(won) as string],
+        );
+        fake.addDeal(
+          { dealname: "B", dealstage: "closedwon", amount: "300", closedate: "2026-10-25T00:00:00.000Z" },
+          [companies.get(won) as string],
+        );
+        fake.addDeal({ dealname: "C", dealstage: "appointmentscheduled", amount: "999" }, [
+          companies.get(lost) as string,
+        ]);
+        await store.db.sql.query(
+          "INSERT INTO outcomes (account_id, converted, source) VALUES ($1, true, 'import') ON CONFLICT (account_id) DO UPDATE SET converted = true, source = 'import'",
+          [importedWin],
+        );
+        const result = await syncOutcomes(store.db, http, base.config.hubspot);
+        expect(result).toEqual({ companies: 3, converted: 1, notConverted: 1 });
+        const { rows } = await store.db.sql.query<{
+          account_id: string;
+          converted: boolean;
+          amount: string | null;
+          converted_at: Date | null;
+          source: string;
+        }>(
+          "SELECT account_id, converted, amount, converted_at, source FROM outcomes WHERE account_id = ANY($1::text[]) ORDER BY account_id",
+          [[won, lost, importedWin]],
+        );
+        const byId = new Map(rows.map((r) => [r.account_id, r]));
+        expect(byId.get(won as string)).toMatchObject({ converted: true, source: "hubspot" });
+        expect(Number(byId.get(won as string)?.amount)).toBe(1500);
+        expect(new Date(byId.get(won as string)?.converted_at as Date).toISOString()).toBe(
+          "2026-10-20T00:00:00.000Z",
+        );
+        expect(byId.get(lost as string)).toMatchObject({ converted: false, source: "hubspot" });
+        expect(byId.get(importedWin as string)).toMatchObject({ converted: true, source: "import" });
       });
 
       it("stops early when HubSpot is down and sends what is pending on the next sync", async () => {
