@@ -161,7 +161,6 @@ for (const engine of ENGINES) {
 
         const result = await sync(withHubSpot({ createTiers: ["hot"] }, "revops@example.com"));
         const hot = ids("hot").length;
-        const warm = ids("warm").length;
         expect(result).toMatchObject({
           companiesMatched: 2,
           companiesCreated: otherHot.length,
