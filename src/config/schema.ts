@@ -279,13 +279,18 @@ const hubspot = z.strictObject({
         .default(24)
         .describe("an account whose domain matched no company is searched again after this"),
     })
-    .default({ syncTiers: ["hot", "warm"], createTiers: [], searchAgainAfterHours: 24 }),
+    .prefault({}),
   tasks: z
     .strictObject({
       subject: text
         .default("PQL: {name} is hot (score {score})")
         .describe("task subject; {name}, {domain}, {score}, {tier}, {pqr} and {pool} are replaced"),
       dueInHours: positiveInt.default(24).describe("the task is due this long after the account was routed"),
+      maxAgeHours: positiveInt
+        .default(72)
+        .describe(
+          "a routing this old when HubSpot could first be reached gets no task (e.g. made before HubSpot was connected)",
+        ),
       priority: z.enum(["LOW", "MEDIUM", "HIGH"], { error: "expected LOW, MEDIUM or HIGH" }).default("HIGH"),
       type: z.enum(["TODO", "CALL", "EMAIL"], { error: "expected TODO, CALL or EMAIL" }).default("TODO"),
       ownerEmail: z
@@ -293,12 +298,7 @@ const hubspot = z.strictObject({
         .optional()
         .describe("HubSpot owner of tasks not routed to a rep (looked up by email with the owners API)"),
     })
-    .default({
-      subject: "PQL: {name} is hot (score {score})",
-      dueInHours: 24,
-      priority: "HIGH",
-      type: "TODO",
-    }),
+    .prefault({}),
   outcomes: z
     .strictObject({
       from: z
@@ -316,12 +316,7 @@ const hubspot = z.strictObject({
         .default(["customer"])
         .describe("with from: companyProperty, values that mean converted"),
     })
-    .default({
-      from: "deals",
-      wonStages: ["closedwon"],
-      companyProperty: "lifecyclestage",
-      convertedValues: ["customer"],
-    }),
+    .prefault({}),
 });
 
 const cooldowns = z.strictObject({
@@ -362,21 +357,7 @@ export const configSchema = z
     pqr,
     routing,
     slack,
-    hubspot: hubspot.default({
-      companies: { syncTiers: ["hot", "warm"], createTiers: [], searchAgainAfterHours: 24 },
-      tasks: {
-        subject: "PQL: {name} is hot (score {score})",
-        dueInHours: 24,
-        priority: "HIGH",
-        type: "TODO",
-      },
-      outcomes: {
-        from: "deals",
-        wonStages: ["closedwon"],
-        companyProperty: "lifecyclestage",
-        convertedValues: ["customer"],
-      },
-    }),
+    hubspot: hubspot.prefault({}),
     cooldowns: cooldowns.default({ rerouteAfterHours: 168, renotifyAfterHours: 72 }),
     schedule: schedule.default({ cron: "*/15 * * * *", timezone: "UTC" }),
   })

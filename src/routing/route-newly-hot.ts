@@ -11,16 +11,21 @@ export interface RoutingDecisionInput {
 /**
  * The routing decision for an account that has just become hot (its previous snapshot was not
  * hot, or it had none): the first pool, in config order, whose match fits the account; an empty
- * match takes all. Pure. Accounts that stay hot, or are not hot, are not routed again here;
- * rep assignment and re-routing after a cooldown build on this.
+ * match takes all. Pure. Accounts that stay hot, or are not hot, are not routed; nor is one
+ * routed within `cooldowns.rerouteAfterHours` of its last routing (an account flapping around
+ * the threshold makes one task, not one per crossing). Rep assignment builds on this.
  */
 export function routeNewlyHot(
   previousTier: Tier | undefined,
   features: AccountFeatures,
   score: AccountScore,
-  config: Pick<PqlConfig, "routing" | "tiers">,
+  config: Pick<PqlConfig, "routing" | "tiers" | "cooldowns">,
+  history: { lastRoutedAt: Date | undefined; now: Date },
 ): RoutingDecisionInput | null {
   if (score.tier !== "hot" || previousTier === "hot") return null;
+  const { lastRoutedAt, now } = history;
+  if (lastRoutedAt && now.getTime() - lastRoutedAt.getTime() < config.cooldowns.rerouteAfterHours * 3_600_000)
+    return null;
   const { employees, region } = features.firmographics;
   const pool = config.routing.pools.find(({ match }) => {
     if (match.minEmployees !== undefined && (employees === null || employees < match.minEmployees))

@@ -2,9 +2,10 @@ import type { LoadedConfig } from "../config/load-config.ts";
 import { routeNewlyHot } from "../routing/route-newly-hot.ts";
 import { readAccountFeatures } from "../store/account-features-query.ts";
 import type { Database } from "../store/database.ts";
+import { withJobLock } from "../store/job-lock.ts";
 import { attributeMessages } from "../store/message-store.ts";
 import { personaKeys } from "../store/persona-store.ts";
-import { recordRoutingDecisions } from "../store/routing-store.ts";
+import { lastRoutedAt, recordRoutingDecisions } from "../store/routing-store.ts";
 import {
   accountCount,
   accountIdsAsOf,
@@ -61,6 +62,10 @@ const TIER_RANK: Record<string, number> = { cold: 0, warm: 1, hot: 2 };
  * Recorded as a cycle run.
  */
 export async function runScorePass(options: ScorePassOptions): Promise<ScorePassResult> {
+  return withJobLock(options.db, "scoring pass", () => scorePassLocked(options));
+}
+
+async function scorePassLocked(options: ScorePassOptions): Promise<ScorePassResult> {
   const { db, config, now } = options;
   const started = new Date();
   const run = await db.prisma.cycleRun.create({ data: { kind: "score", startedAt: started } });
@@ -118,17 +123,24 @@ export async function runScorePass(options: ScorePassOptions): Promise<ScorePass
       const snapshots = await timed("score", () =>
         features.map((f): SnapshotInput => ({ features: f, score: scoreAccount(f, config.config, now) })),
       );
-      const decisions = route
-        ? snapshots.flatMap(({ features, score }) => {
-            const decision = routeNewlyHot(
-              before.get(score.accountId) as Tier | undefined,
-              features,
-              score,
-              config.config,
-            );
-            return decision ? [decision] : [];
-          })
+      // Accounts that just became hot, unless routed within the re-route cooldown.
+      const candidates = route
+        ? snapshots.filter(({ score }) => score.tier === "hot" && before.get(score.accountId) !== "hot")
         : [];
+      const routedAt = await lastRoutedAt(
+        db,
+        candidates.map(({ score }) => score.accountId),
+      );
+      const decisions = candidates.flatMap(({ features, score }) => {
+        const decision = routeNewlyHot(
+          before.get(score.accountId) as Tier | undefined,
+          features,
+          score,
+          config.config,
+          { lastRoutedAt: routedAt.get(score.accountId), now },
+        );
+        return decision ? [decision] : [];
+      });
       routed += decisions.length;
       // Snapshots and the routing decisions they cause commit together.
       await timed("write", () =>

@@ -55,7 +55,7 @@ async function openPostgres(url: string): Promise<Database> {
   const location = redactUrl(url);
   // JIT compilation costs more than it saves on our chunked aggregations (hundreds of ms each);
   // sorts and hashes of a chunk fit in 64 MB instead of spilling to disk.
-  const pool = new pg.Pool({ connectionString: url, max: 4, options: "-c jit=off -c work_mem=64MB" });
+  const pool = new pg.Pool({ connectionString: url, max: 6, options: "-c jit=off -c work_mem=64MB" });
   pool.on("error", () => {
     // An idle client lost its connection; the next query reconnects or fails with a clear error.
   });

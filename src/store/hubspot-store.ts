@@ -13,13 +13,42 @@ export interface UnmatchedAccount {
 
 /** Adopts company ids stored on accounts (accounts.hubspot_company_id, e.g. from an import) as matches. */
 export async function adoptStoredCompanyIds(db: Database): Promise<void> {
+  // A company already matched to another account is not adopted twice (one account per company).
   await db.sql.query(
     `INSERT INTO hubspot_companies (account_id, company_id, matched_by)
-    SELECT a.id, a.hubspot_company_id, 'stored' FROM accounts a
+    SELECT DISTINCT ON (a.hubspot_company_id) a.id, a.hubspot_company_id, 'stored' FROM accounts a
     WHERE a.hubspot_company_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM hubspot_companies x WHERE x.company_id = a.hubspot_company_id)
+    ORDER BY a.hubspot_company_id, a.id
     ON CONFLICT (account_id) DO UPDATE SET company_id = excluded.company_id, matched_by = 'stored'
     WHERE hubspot_companies.company_id IS NULL`,
   );
+}
+
+/** Which of `companyIds` are already matched, and to which account. */
+export async function companyOwners(
+  db: Database,
+  companyIds: readonly string[],
+): Promise<Map<string, string>> {
+  if (companyIds.length === 0) return new Map();
+  const { rows } = await db.sql.query<{ company_id: string; account_id: string }>(
+    "SELECT company_id, account_id FROM hubspot_companies WHERE company_id = ANY($1::text[])",
+    [companyIds],
+  );
+  return new Map(rows.map((r) => [r.company_id, r.account_id]));
+}
+
+/** Forgets a company HubSpot no longer has (deleted or merged): the account is matched again. */
+export async function forgetCompanies(db: Database, accountIds: readonly string[]): Promise<void> {
+  if (accountIds.length === 0) return;
+  await db.sql.query(
+    `UPDATE hubspot_companies SET company_id = NULL, matched_by = NULL, searched_at = NULL, written = '{}',
+      rejected = NULL WHERE account_id = ANY($1::text[])`,
+    [accountIds],
+  );
+  await db.sql.query("UPDATE accounts SET hubspot_company_id = NULL WHERE id = ANY($1::text[])", [
+    accountIds,
+  ]);
 }
 
 /** Accounts the sync should find a company for: latest tier in `tiers` and no company yet. Reads only. */
@@ -322,11 +351,22 @@ export async function usageOn(db: Database, day: string): Promise<number> {
   return rows[0]?.calls ?? 0;
 }
 
-export async function addUsage(db: Database, day: string, calls: number): Promise<void> {
-  if (calls === 0) return;
+/** Adds `calls` to the day's count; `atLeast` (after HubSpot's daily 429) marks the day's budget used up. */
+export async function addUsage(db: Database, day: string, calls: number, atLeast?: number): Promise<void> {
+  if (calls === 0 && atLeast === undefined) return;
   await db.sql.query(
-    `INSERT INTO hubspot_usage (day, calls) VALUES ($1, $2)
-    ON CONFLICT (day) DO UPDATE SET calls = hubspot_usage.calls + excluded.calls`,
-    [day, calls],
+    `INSERT INTO hubspot_usage (day, calls) VALUES ($1, GREATEST($2::int, COALESCE($3::int, 0)))
+    ON CONFLICT (day) DO UPDATE SET calls = GREATEST(hubspot_usage.calls + $2::int, COALESCE($3::int, 0))`,
+    [day, calls, atLeast ?? null],
+  );
+}
+
+/** Clears recorded rejections (companies' and tasks'), so the next sync sends them again. */
+export async function clearRejections(db: Database): Promise<void> {
+  await db.sql.query(
+    "UPDATE hubspot_companies SET rejected = NULL, error = NULL, error_at = NULL WHERE error IS NOT NULL",
+  );
+  await db.sql.query(
+    "UPDATE routing_decisions SET hubspot_task_error = NULL WHERE hubspot_task_error IS NOT NULL AND hubspot_task_id IS NULL",
   );
 }

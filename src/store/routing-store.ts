@@ -1,5 +1,5 @@
 import type { RoutingDecisionInput } from "../routing/route-newly-hot.ts";
-import type { SqlClient } from "./database.ts";
+import type { Database, SqlClient } from "./database.ts";
 
 /**
  * Records routing decisions against the snapshots this pass (cycle run) just wrote, in the same
@@ -23,4 +23,15 @@ export async function recordRoutingDecisions(
       context.cycleRunId.toString(),
     ],
   );
+}
+
+/** When each of `accountIds` was last routed, if ever. */
+export async function lastRoutedAt(db: Database, accountIds: readonly string[]): Promise<Map<string, Date>> {
+  if (accountIds.length === 0) return new Map();
+  const { rows } = await db.sql.query<{ account_id: string; at: Date }>(
+    `SELECT account_id, max(decided_at) AS at FROM routing_decisions
+    WHERE account_id = ANY($1::text[]) GROUP BY account_id`,
+    [accountIds],
+  );
+  return new Map(rows.map((r) => [r.account_id, new Date(r.at)]));
 }

@@ -12,6 +12,17 @@ export interface StoreStatus {
   /** track/page/screen/identify messages whose account is not known yet (no group call for their user). */
   messagesWithoutAccount: number;
   outcomes: number;
+  /** Routing decisions recorded (accounts that became hot). */
+  routed: number;
+  hubspot: {
+    companiesMatched: number;
+    tasksCreated: number;
+    /** Routed accounts whose task is not in HubSpot yet (waiting, unconfirmed or unsent). */
+    tasksPending: number;
+    tasksFailed: number;
+    lastSyncAt: string | null;
+    lastSyncStatus: string | null;
+  };
 }
 
 export async function readStatus(db: Database): Promise<StoreStatus> {
@@ -33,6 +44,25 @@ export async function readStatus(db: Database): Promise<StoreStatus> {
     "SELECT type, count(*)::int AS n FROM messages GROUP BY type ORDER BY type",
   );
   const row = rows[0] as (typeof rows)[number];
+  const { rows: crm } = await db.sql.query<{
+    routed: number;
+    matched: number;
+    created: number;
+    pending: number;
+    failed: number;
+    sync_at: Date | null;
+    sync_status: string | null;
+  }>(`SELECT
+      (SELECT count(*)::int FROM routing_decisions) AS routed,
+      (SELECT count(*)::int FROM hubspot_companies WHERE company_id IS NOT NULL) AS matched,
+      (SELECT count(*)::int FROM routing_decisions WHERE hubspot_task_id IS NOT NULL) AS created,
+      (SELECT count(*)::int FROM routing_decisions WHERE hubspot_task_id IS NULL AND hubspot_task_error IS NULL) AS pending,
+      (SELECT count(*)::int FROM routing_decisions WHERE hubspot_task_error IS NOT NULL) AS failed,
+      s.started_at AS sync_at, s.status AS sync_status
+    FROM (SELECT 1) one
+    LEFT JOIN LATERAL (SELECT started_at, status FROM cycle_runs WHERE kind = 'hubspot'
+      ORDER BY started_at DESC LIMIT 1) s ON true`);
+  const c = crm[0] as (typeof crm)[number];
   const messagesByType = Object.fromEntries(byType.map((r) => [r.type, r.n]));
   return {
     engine: db.engine,
@@ -45,5 +75,14 @@ export async function readStatus(db: Database): Promise<StoreStatus> {
     messagesByType,
     messagesWithoutAccount: row.unresolved,
     outcomes: row.outcomes,
+    routed: c.routed,
+    hubspot: {
+      companiesMatched: c.matched,
+      tasksCreated: c.created,
+      tasksPending: c.pending,
+      tasksFailed: c.failed,
+      lastSyncAt: c.sync_at ? new Date(c.sync_at).toISOString() : null,
+      lastSyncStatus: c.sync_status,
+    },
   };
 }

@@ -100,18 +100,32 @@ describe("npm start (the demo)", () => {
     expect(first.stdout).toMatch(/generated a sample world of 80 accounts/);
     expect(first.stdout).toMatch(/accepted, 0 duplicates, 0 rejected/);
     expect(first.stdout).toMatch(/Scored 80 of 80 accounts \(full pass\): \d+ hot, \d+ warm, \d+ cold\./);
+    // Without a token the demo shows the HubSpot requests a sync would send, and sends nothing.
+    expect(first.stdout).toMatch(
+      /HubSpot \(no HUBSPOT_ACCESS_TOKEN: nothing sent\): a sync would make \d+ requests/,
+    );
+    expect(first.stdout).toContain('"associationTypeId": 192');
     const second = await runCli(["demo", "--json"], env);
     expect(second.code).toBe(0);
     const json = second.json as {
       imported: unknown;
-      status: { accounts: number; messagesWithoutAccount: number };
-      score: { mode: string; accounts: number };
+      status: {
+        accounts: number;
+        messagesWithoutAccount: number;
+        routed: number;
+        hubspot: { tasksPending: number };
+      };
+      score: { mode: string; accounts: number; routed: number };
       hot: { tier: string; reasons: string[] }[];
     };
     expect(json.imported).toBeNull();
     expect(json.status.accounts).toBe(80);
     expect(json.status.messagesWithoutAccount).toBe(0);
-    expect(json.score).toMatchObject({ mode: "incremental", accounts: 80 });
+    expect(json.score).toMatchObject({ mode: "incremental", accounts: 80, routed: 0 });
+    // Accounts hot on the first run were routed once each; the second run routed no one again.
+    const firstHot = Number(/Scored 80 of 80 accounts \(full pass\): (\d+) hot/.exec(first.stdout)?.[1]);
+    expect(json.status.routed).toBe(firstHot);
+    expect(json.status.hubspot.tasksPending).toBe(json.status.routed);
     for (const account of json.hot) {
       expect(account.tier).toBe("hot");
       expect(account.reasons.length).toBeGreaterThan(0);

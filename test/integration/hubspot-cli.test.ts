@@ -13,7 +13,8 @@ import { createTestStore, type TestStore, tempDir } from "../helpers/databases.t
 import { FakeHubSpot } from "../helpers/fake-hubspot.ts";
 
 const TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555";
-const END = new Date("2026-11-01T00:00:00Z");
+// Routed now (the hour), as the demo does: routings older than hubspot.tasks.maxAgeHours get no task.
+const END = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
 const config = loadConfig(path.join(ROOT, "pql-router.config.yaml"));
 const dir = tempDir();
 let store: TestStore;

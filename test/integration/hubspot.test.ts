@@ -258,7 +258,7 @@ for (const engine of ENGINES) {
         await store.db.sql.exec("DELETE FROM hubspot_companies; DELETE FROM accounts WHERE id LIKE 'bulk_%'");
       });
 
-      it("backs off on a 429 and retries a 5xx, then writes everything exactly once", async () => {
+      it("backs off on a 429 and retries an update's 5xx; a create's 5xx waits for the next sync; all exactly once", async () => {
         await setupProperties(http);
         const hot = ids("hot");
         for (const id of hot) fake.addCompany({ name: id, domain: await domainOf(id) });
@@ -274,17 +274,22 @@ for (const engine of ENGINES) {
             headers: { "Retry-After": "1" },
           },
         );
+        // Updates are idempotent: a 5xx is retried. A create is not resent: the next sync looks it up.
+        fake.script({ method: "POST", path: "/crm/v3/objects/companies/batch/update" }, { status: 503 });
         fake.script({ method: "POST", path: "/crm/v3/objects/tasks/batch/create" }, { status: 503 });
         const result = await sync(withHubSpot({ syncTiers: ["hot"] }));
         expect(result).toMatchObject({
           rateLimited: 1,
           retries: 2,
           companiesWritten: hot.length,
-          tasksCreated: hot.length,
+          tasksCreated: 0,
         });
-        expect(fake.tasks.size).toBe(hot.length);
         const updated = bodies(fake, "/crm/v3/objects/companies/batch/update").flatMap((b) => b.inputs);
         expect(updated).toHaveLength(hot.length);
+        const next = await sync(withHubSpot({ syncTiers: ["hot"] }));
+        expect(next).toMatchObject({ tasksCreated: hot.length, tasksRecovered: 0, companiesWritten: 0 });
+        expect(fake.tasks.size).toBe(hot.length);
+        expect(fake.requests.some((r) => r.path === "/crm/v3/objects/tasks/batch/read")).toBe(true);
       });
 
       it("records each record of a 207 on its own, and never retries a 400 until the values change", async () => {
@@ -296,19 +301,18 @@ for (const engine of ENGINES) {
           "INSERT INTO hubspot_companies (account_id, company_id, matched_by) VALUES ($1, '99999999999', 'domain')",
           [gone],
         );
-        const first = await sync(withHubSpot({ syncTiers: ["hot"] }));
+        const first = await sync(withHubSpot({ syncTiers: ["hot"], createTiers: [] }));
         expect(first.companiesWritten).toBe(rest.length);
-        // Its score update and its task (associated with a missing company) fail; the others go through.
+        // Its update fails alone; the company is forgotten (to be matched again) and its task waits.
         expect(first.failures).toEqual([
           { accountId: gone, what: "company", reason: expect.stringMatching(/OBJECT_NOT_FOUND/) },
-          { accountId: gone, what: "task", reason: expect.stringMatching(/VALIDATION_ERROR/) },
         ]);
-        expect(first.tasksCreated).toBe(rest.length);
-        const { rows } = await store.db.sql.query<{ error: string; rejected: Record<string, string> }>(
-          "SELECT error, rejected FROM hubspot_companies WHERE account_id = $1",
+        expect(first).toMatchObject({ tasksCreated: rest.length, tasksWaiting: 1 });
+        const { rows } = await store.db.sql.query<{ company_id: string | null }>(
+          "SELECT company_id FROM hubspot_companies WHERE account_id = $1",
           [gone],
         );
-        expect(rows[0]?.error).toMatch(/OBJECT_NOT_FOUND/);
+        expect(rows[0]?.company_id).toBeNull();
         // A lone 400 is recorded against its record and not sent again while the values are the same.
         await store.db.sql.query("UPDATE hubspot_companies SET written = '{}' WHERE account_id = $1", [
           rest[0],
@@ -324,15 +328,73 @@ for (const engine of ENGINES) {
             },
           },
         );
-        const second = await sync(withHubSpot({ syncTiers: ["hot"] }));
+        const second = await sync(withHubSpot({ syncTiers: ["hot"], createTiers: [] }));
         expect(second.failures).toEqual([
           { accountId: rest[0], what: "company", reason: expect.stringMatching(/^400 VALIDATION_ERROR/) },
         ]);
         expect(second.retries).toBe(0);
         const calls = fake.requests.length;
-        const third = await sync(withHubSpot({ syncTiers: ["hot"] }));
+        const third = await sync(withHubSpot({ syncTiers: ["hot"], createTiers: [] }));
         expect(third).toMatchObject({ companiesWritten: 0, calls: 0, failed: 0 });
         expect(fake.requests.length).toBe(calls);
+      });
+
+      it("gives a company to one account only when several share its domain, and never duplicates it", async () => {
+        await setupProperties(http);
+        const [first, second] = ids("hot") as [string, string];
+        const domain = await domainOf(first);
+        const own = await domainOf(second);
+        await store.db.sql.query("UPDATE accounts SET domain = $2 WHERE id = $1", [
+          second,
+          domain.toUpperCase(),
+        ]);
+        try {
+          const company = fake.addCompany({ name: "Shared", domain });
+          const before = fake.companies.size;
+          const result = await sync(withHubSpot({ syncTiers: ["hot"], createTiers: ["hot"] }));
+          expect(fake.companies.size).toBe(before + ids("hot").length - 2);
+          expect(fake.companies.get(company)?.properties.pql_account_id).toBe(first);
+          expect(result.companiesUnmatched).toBe(1);
+          const { rows } = await store.db.sql.query<{ company_id: string | null }>(
+            "SELECT company_id FROM hubspot_companies WHERE account_id = $1",
+            [second],
+          );
+          expect(rows[0]?.company_id).toBeNull();
+        } finally {
+          await store.db.sql.query("UPDATE accounts SET domain = $2 WHERE id = $1", [second, own]);
+        }
+      });
+
+      it("never resends a create HubSpot may have done (a 502 after the work): the next sync finds the tasks", async () => {
+        await setupProperties(http);
+        const hot = ids("hot");
+        for (const id of hot) fake.addCompany({ name: id, domain: await domainOf(id) });
+        fake.script(
+          { method: "POST", path: "/crm/v3/objects/tasks/batch/create" },
+          { status: 502, apply: true },
+        );
+        const first = await sync(withHubSpot({ syncTiers: ["hot"] }));
+        expect(first).toMatchObject({ tasksCreated: 0, retries: 0, stoppedBy: null });
+        expect(fake.tasks.size).toBe(hot.length);
+        const second = await sync(withHubSpot({ syncTiers: ["hot"] }));
+        expect(second).toMatchObject({ tasksCreated: 0, tasksRecovered: hot.length });
+        expect(fake.requests.filter((r) => r.path === "/crm/v3/objects/tasks/batch/create")).toHaveLength(1);
+        expect(fake.tasks.size).toBe(hot.length);
+      });
+
+      it("gives no task to a routing older than maxAgeHours when first sent", async () => {
+        await setupProperties(http);
+        const hot = ids("hot");
+        for (const id of hot) fake.addCompany({ name: id, domain: await domainOf(id) });
+        const later = new Date(END.getTime() + 73 * 3_600_000);
+        const result = await syncHubSpot({
+          db: store.db,
+          http,
+          config: withHubSpot({ syncTiers: ["hot"] }),
+          now: later,
+        });
+        expect(result).toMatchObject({ tasksCreated: 0, tasksSkipped: hot.length });
+        expect(fake.tasks.size).toBe(0);
       });
 
       it("stops for the day on a daily 429; the rest stays queued", async () => {

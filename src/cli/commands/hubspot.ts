@@ -62,12 +62,20 @@ export const hubspotSetupCommand: Command = {
 };
 
 export const hubspotSyncCommand: Command = {
-  usage: "hubspot sync",
+  usage: "hubspot sync [--retry-rejected]",
   summary: "write changed scores and new tasks to HubSpot now (what is pending in the database)",
-  async run(ctx) {
+  options: { "retry-rejected": { type: "boolean" } },
+  async run(ctx, _positionals, values) {
     const config = loadConfig(ctx.settings.configPath);
     const result = await withHubSpot(ctx, (db, http) =>
-      syncHubSpot({ db, http, config: config.config, now: new Date(), log: ctx.log }),
+      syncHubSpot({
+        db,
+        http,
+        config: config.config,
+        now: new Date(),
+        log: ctx.log,
+        retryRejected: values["retry-rejected"] === true,
+      }),
     );
     const lines = [
       keyValues([
@@ -84,10 +92,14 @@ export const hubspotSyncCommand: Command = {
             (result.tasksRecovered > 0
               ? ` (+${result.tasksRecovered} found from an earlier unconfirmed run)`
               : "") +
-            (result.tasksWaiting > 0 ? `; ${result.tasksWaiting} wait for their company` : ""),
+            (result.tasksWaiting > 0 ? `; ${result.tasksWaiting} wait for their company` : "") +
+            (result.tasksSkipped > 0 ? `; ${result.tasksSkipped} routings too old for a task` : ""),
         ],
         ["calls", `${result.calls} (${result.retries} retries, ${result.rateLimited} answered 429)`],
-        ["failed records", formatNumber(result.failed)],
+        [
+          "failed records",
+          `${formatNumber(result.failed)}${result.failed > 0 ? " (not sent again until their values change, or --retry-rejected)" : ""}`,
+        ],
       ]),
     ];
     if (result.failures.length > 0) {

@@ -4,7 +4,8 @@ import { formatNumber, keyValues } from "../output.ts";
 
 export const statusCommand: Command = {
   usage: "status",
-  summary: "what is stored: messages by type, accounts, users, first and last event",
+  summary:
+    "what is stored: messages by type, accounts, users, first and last event, routings, HubSpot sync state",
   async run(ctx) {
     const db = await ctx.openDatabase();
     try {
@@ -29,5 +30,12 @@ export function renderStatus(s: Awaited<ReturnType<typeof readStatus>>): string 
     ["last event", s.lastEventAt ?? "-"],
     ["without account", formatNumber(s.messagesWithoutAccount)],
     ["outcomes", formatNumber(s.outcomes)],
+    ["routed to sales", formatNumber(s.routed)],
+    [
+      "HubSpot",
+      `${formatNumber(s.hubspot.companiesMatched)} companies matched; tasks ${formatNumber(s.hubspot.tasksCreated)} created, ` +
+        `${formatNumber(s.hubspot.tasksPending)} pending, ${formatNumber(s.hubspot.tasksFailed)} rejected; last sync ` +
+        (s.hubspot.lastSyncAt ? `${s.hubspot.lastSyncAt} (${s.hubspot.lastSyncStatus})` : "never"),
+    ],
   ]);
 }

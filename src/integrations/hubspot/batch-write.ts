@@ -33,6 +33,8 @@ export interface BatchWrite<T> {
   resultKey(result: CrmObject): string | undefined;
   /** Extra body fields beside `inputs` (e.g. idProperty for batch read). */
   extra?: Record<string, unknown>;
+  /** Creates: never resent on a 5xx or no answer (see HubSpotRequest.retry). */
+  creates?: boolean;
   /** Called after each call with what it settled, so progress is recorded as it happens. */
   settled(outcome: BatchOutcome<T>): Promise<void>;
 }
@@ -57,12 +59,22 @@ const FINAL = /VALIDATION|NOT_FOUND|CONFLICT|INVALID|DUPLICATE|ALREADY_EXISTS|PR
  */
 export async function writeInBatches<T>(http: HubSpotHttp, items: readonly T[], spec: BatchWrite<T>) {
   const totals = { ok: 0, rejected: 0, unconfirmed: 0 };
+  let aborted = false;
   const run = async (batch: readonly T[], retryTransient: boolean): Promise<void> => {
+    if (aborted) return;
     const { status, body } = await http.send<BatchAnswer>({
       method: "POST",
       path: spec.path,
       body: { ...spec.extra, inputs: batch.map((item) => spec.input(item)) },
+      retry: spec.creates !== true,
     });
+    if (status === 0 || status >= 500) {
+      // A create with no answer, or a 5xx: HubSpot may or may not have done it.
+      const outcome = { ok: [], rejected: [], unconfirmed: [...batch] };
+      totals.unconfirmed += batch.length;
+      await spec.settled(outcome);
+      return;
+    }
     if (status >= 400) {
       if (missingProperty(body)) {
         throw new IntegrationError(
@@ -120,9 +132,20 @@ export async function writeInBatches<T>(http: HubSpotHttp, items: readonly T[], 
   for (let i = 0; i < items.length; i += BATCH_SIZE) batches.push(items.slice(i, i + BATCH_SIZE));
   let next = 0;
   const worker = async () => {
-    while (next < batches.length) await run(batches[next++] as T[], true);
+    while (next < batches.length && !aborted) await run(batches[next++] as T[], true);
   };
-  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, batches.length) }, worker));
+  // One failure (HubSpot down, a missing property) stops the others before their next call;
+  // every worker has settled before the error reaches the caller.
+  const settled = await Promise.allSettled(
+    Array.from({ length: Math.min(IN_FLIGHT, batches.length) }, () =>
+      worker().catch((error: unknown) => {
+        aborted = true;
+        throw error;
+      }),
+    ),
+  );
+  const failure = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failure) throw failure.reason;
   return totals;
 }
 

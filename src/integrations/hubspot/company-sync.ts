@@ -4,6 +4,8 @@ import type { Database } from "../../store/database.ts";
 import {
   adoptStoredCompanyIds,
   type CompanyMatch,
+  companyOwners,
+  forgetCompanies,
   matchedCompanies,
   recordMatches,
   recordRejected,
@@ -16,8 +18,8 @@ import { changedProperties, companyProperties } from "./company-properties.ts";
 import { errorMessage, type HubSpotHttp } from "./hubspot-http.ts";
 import { COMPANY } from "./properties.ts";
 
-/** Domains per search request: one IN filter holds at most 100 values. */
-export const DOMAINS_PER_SEARCH = 100;
+/** Domains per search request: one IN filter holds at most 100 values, and each domain is also sent with "www.". */
+export const DOMAINS_PER_SEARCH = 50;
 /** Results per search page (HubSpot's maximum). */
 const SEARCH_PAGE = 200;
 
@@ -62,17 +64,27 @@ export async function matchCompanies(
       (a.searchedAt === null || a.searchedAt.getTime() < searchBefore),
   );
   const notFound = new Set(accounts.filter((a) => !toSearch.includes(a)).map((a) => a.accountId));
+  const shared = new Set<string>();
   for (let i = 0; i < toSearch.length; i += DOMAINS_PER_SEARCH) {
     const batch = toSearch.slice(i, i + DOMAINS_PER_SEARCH);
     const found = await searchDomains(
       http,
       batch.map((a) => normalizeDomain(a.domain ?? "")),
     );
-    const matches: CompanyMatch[] = batch.map((a) => ({
-      accountId: a.accountId,
-      companyId: found.get(normalizeDomain(a.domain ?? "")) ?? null,
-      matchedBy: "domain",
-    }));
+    // One account per company: the first account (by id) takes it; others sharing the domain
+    // stay unmatched (and are never given a duplicate company).
+    const taken = await companyOwners(db, [...found.values()]);
+    const matches: CompanyMatch[] = batch.map((a) => {
+      const companyId = found.get(normalizeDomain(a.domain ?? "")) ?? null;
+      if (companyId === null) return { accountId: a.accountId, companyId, matchedBy: "domain" };
+      const holder = taken.get(companyId);
+      if (holder !== undefined && holder !== a.accountId) {
+        shared.add(a.accountId);
+        return { accountId: a.accountId, companyId: null, matchedBy: "domain" };
+      }
+      taken.set(companyId, a.accountId);
+      return { accountId: a.accountId, companyId, matchedBy: "domain" };
+    });
     await recordMatches(db, matches, now);
     for (const m of matches) {
       if (m.companyId) result.matched++;
@@ -81,7 +93,7 @@ export async function matchCompanies(
   }
   const create = new Set<string>(config.companies.createTiers);
   const toCreate: UnmatchedAccount[] = accounts.filter(
-    (a) => notFound.has(a.accountId) && create.has(a.tier),
+    (a) => notFound.has(a.accountId) && !shared.has(a.accountId) && create.has(a.tier),
   );
   await writeInBatches(http, toCreate, {
     path: "/crm/v3/objects/companies/batch/upsert",
@@ -109,15 +121,21 @@ export async function matchCompanies(
 }
 
 export function newCompany(a: UnmatchedAccount): Record<string, string> {
-  const properties: Record<string, string> = { name: a.name ?? a.domain ?? a.accountId };
+  // The account id goes in the properties as well as the upsert's idProperty, so the answer echoes it.
+  const properties: Record<string, string> = {
+    name: a.name ?? a.domain ?? a.accountId,
+    [COMPANY.accountId]: a.accountId,
+  };
   if (a.domain) properties.domain = normalizeDomain(a.domain);
   return properties;
 }
 
 /** Company ids by normalised domain; where several companies share a domain, the oldest (lowest id). */
 export function domainSearch(domains: readonly string[], after?: string) {
+  // HubSpot compares values as stored: a company saved as www.acme.com is found by its www. form.
+  const values = [...new Set(domains.flatMap((d) => [d, `www.${d}`]))];
   return {
-    filterGroups: [{ filters: [{ propertyName: "domain", operator: "IN", values: [...new Set(domains)] }] }],
+    filterGroups: [{ filters: [{ propertyName: "domain", operator: "IN", values }] }],
     properties: ["domain", "name", COMPANY.accountId],
     limit: SEARCH_PAGE,
     ...(after ? { after } : {}),
@@ -189,9 +207,15 @@ export async function writeCompanies(db: Database, http: HubSpotHttp, now: Date)
         outcome.ok.map(({ item }) => item),
         now,
       );
+      // A company deleted or merged in HubSpot is forgotten, so the account is matched again.
+      const gone = outcome.rejected.filter(({ reason }) => reason.startsWith("OBJECT_NOT_FOUND"));
+      await forgetCompanies(
+        db,
+        gone.map(({ item }) => item.accountId),
+      );
       await recordRejected(
         db,
-        outcome.rejected.map(({ item, reason }) => ({ ...item, reason })),
+        outcome.rejected.filter((r) => !gone.includes(r)).map(({ item, reason }) => ({ ...item, reason })),
         now,
       );
       result.written += outcome.ok.length;

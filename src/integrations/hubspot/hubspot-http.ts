@@ -9,6 +9,12 @@ export interface HubSpotRequest {
   path: string;
   body?: unknown;
   qs?: Record<string, string>;
+  /**
+   * false for creates: a 5xx or network failure may come after HubSpot did the work, so it is not
+   * resent here; the caller gets status 0 (no answer) or the 5xx and treats the records as
+   * unconfirmed, to be looked up before they are sent again.
+   */
+  retry?: boolean;
 }
 
 export interface HubSpotResponse<T = unknown> {
@@ -48,6 +54,8 @@ export interface HubSpotHttp {
   readonly stats: HubSpotCallStats;
   /** Calls made today (UTC), including those of earlier processes passed in as `usedToday`. */
   readonly usedToday: number;
+  /** HubSpot answered a daily 429: nothing more today. */
+  readonly exhausted: boolean;
 }
 
 export interface HubSpotHttpOptions {
@@ -59,6 +67,8 @@ export interface HubSpotHttpOptions {
   clock?: Clock;
   random?: () => number;
   log?: Logger;
+  /** A request without an answer after this long counts as a network failure (default 30 s). */
+  timeoutMs?: number;
 }
 
 const SEARCH_PATH = /\/search$/;
@@ -80,6 +90,7 @@ export function createHubSpotHttp(options: HubSpotHttpOptions): HubSpotHttp {
   const search = new RollingWindow(limits.searchPerSecond, 1_000, clock);
   const stats: HubSpotCallStats = { calls: 0, retries: 0, rateLimited: 0 };
   let usedToday = options.usedToday ?? 0;
+  let exhausted = false;
   const scrub = (text: string) => text.split(accessToken).join("***");
   const backoff = (attempt: number, baseMs: number, capMs: number) =>
     Math.min(capMs, baseMs * 2 ** attempt) * (0.5 + random() / 2);
@@ -104,12 +115,15 @@ export function createHubSpotHttp(options: HubSpotHttpOptions): HubSpotHttp {
       let body: unknown;
       let retryAfterMs: number | undefined;
       try {
-        const response = await client.apiRequest({
-          method: request.method,
-          path: request.path,
-          ...(request.body === undefined ? {} : { body: request.body }),
-          ...(request.qs === undefined ? {} : { qs: request.qs }),
-        });
+        const response = await withTimeout(
+          client.apiRequest({
+            method: request.method,
+            path: request.path,
+            ...(request.body === undefined ? {} : { body: request.body }),
+            ...(request.qs === undefined ? {} : { qs: request.qs }),
+          }),
+          options.timeoutMs ?? 30_000,
+        );
         status = response.status;
         const text = await response.text();
         for (const stamp of answered) stamp();
@@ -118,7 +132,11 @@ export function createHubSpotHttp(options: HubSpotHttpOptions): HubSpotHttp {
         if (Number.isFinite(retryAfter) && retryAfter > 0) retryAfterMs = retryAfter * 1000;
       } catch (error) {
         for (const stamp of answered) stamp();
-        // Network failure: connection refused or reset, DNS, a cut answer.
+        // Network failure: connection refused or reset, DNS, a cut answer, a timeout.
+        if (request.retry === false) {
+          log?.warn({ request: what }, "HubSpot did not answer a create; its records stay unconfirmed");
+          return { status: 0, body: { message: scrub((error as Error).message) } as T };
+        }
         if (failures >= limits.maxRetries) {
           throw new IntegrationError(
             "hubspot_unavailable",
@@ -136,6 +154,7 @@ export function createHubSpotHttp(options: HubSpotHttpOptions): HubSpotHttp {
         stats.rateLimited++;
         const policy = errorField(body, "policyName");
         if (policy === "DAILY") {
+          exhausted = true;
           throw new IntegrationError(
             "hubspot_daily_limit",
             "HubSpot answered 429 DAILY: the app's daily request limit is reached; pending writes stay queued",
@@ -158,6 +177,7 @@ export function createHubSpotHttp(options: HubSpotHttpOptions): HubSpotHttp {
         log?.warn({ request: what, policy, waitMs: Math.round(wait) }, "HubSpot rate limit, backing off");
         continue;
       }
+      if (status >= 500 && request.retry === false) return { status, body: body as T };
       if (status >= 500) {
         if (failures >= limits.maxRetries) {
           throw new IntegrationError(
@@ -192,7 +212,18 @@ export function createHubSpotHttp(options: HubSpotHttpOptions): HubSpotHttp {
     get usedToday() {
       return usedToday;
     },
+    get exhausted() {
+      return exhausted;
+    },
   };
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 function parseJson(text: string): unknown {

@@ -2,7 +2,14 @@ import type { Logger } from "pino";
 import type { PqlConfig } from "../../config/schema.ts";
 import { IntegrationError } from "../../errors.ts";
 import type { Database } from "../../store/database.ts";
-import { addUsage, pendingTasks, unmatchedAccounts, usageOn } from "../../store/hubspot-store.ts";
+import {
+  addUsage,
+  clearRejections,
+  pendingTasks,
+  unmatchedAccounts,
+  usageOn,
+} from "../../store/hubspot-store.ts";
+import { withJobLock } from "../../store/job-lock.ts";
 import { BATCH_SIZE } from "./batch-write.ts";
 import {
   DOMAINS_PER_SEARCH,
@@ -36,6 +43,8 @@ export interface HubSpotSyncResult {
   tasksRecovered: number;
   /** Routed accounts whose task waits for their company to be matched. */
   tasksWaiting: number;
+  /** Routings older than `hubspot.tasks.maxAgeHours` when first sent: recorded as skipped, no task. */
+  tasksSkipped: number;
   /** HTTP requests made, retries included. */
   calls: number;
   retries: number;
@@ -54,13 +63,21 @@ export interface HubSpotSyncResult {
  * interrupted sync did not write simply goes out with the next one. HubSpot being down stops
  * this sync only (`stoppedBy`), never scoring or Slack.
  */
-export async function syncHubSpot(options: {
+export interface HubSpotSyncOptions {
   db: Database;
   http: HubSpotHttp;
   config: PqlConfig;
   now: Date;
   log?: Logger;
-}): Promise<HubSpotSyncResult> {
+  /** Send again what HubSpot rejected before (after fixing the cause, e.g. an owner or a property). */
+  retryRejected?: boolean;
+}
+
+export function syncHubSpot(options: HubSpotSyncOptions): Promise<HubSpotSyncResult> {
+  return withJobLock(options.db, "HubSpot sync", () => syncLocked(options));
+}
+
+async function syncLocked(options: HubSpotSyncOptions): Promise<HubSpotSyncResult> {
   const { db, http, config, now } = options;
   const started = Date.now();
   const statsBefore = { ...http.stats };
@@ -74,6 +91,7 @@ export async function syncHubSpot(options: {
     tasksCreated: 0,
     tasksRecovered: 0,
     tasksWaiting: 0,
+    tasksSkipped: 0,
     calls: 0,
     retries: 0,
     rateLimited: 0,
@@ -83,6 +101,7 @@ export async function syncHubSpot(options: {
     durationMs: 0,
   };
   try {
+    if (options.retryRejected) await clearRejections(db);
     const matched = await matchCompanies(db, http, config.hubspot, now);
     result.companiesMatched = matched.matched;
     result.companiesCreated = matched.created;
@@ -95,6 +114,7 @@ export async function syncHubSpot(options: {
     result.tasksCreated = tasks.created;
     result.tasksRecovered = tasks.recovered;
     result.tasksWaiting = tasks.waiting;
+    result.tasksSkipped = tasks.skipped;
     for (const r of tasks.rejected) result.failures.push({ ...r, what: "task" });
   } catch (error) {
     if (
@@ -159,7 +179,12 @@ export async function connectHubSpot(
   return {
     http,
     done: async () => {
-      await addUsage(db, day, http.stats.calls - recorded);
+      await addUsage(
+        db,
+        day,
+        http.stats.calls - recorded,
+        http.exhausted ? settings.limits.daily : undefined,
+      );
       recorded = http.stats.calls;
     },
   };

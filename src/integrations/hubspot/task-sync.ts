@@ -14,6 +14,8 @@ export interface TaskResult {
   recovered: number;
   /** Routed accounts whose company is not matched yet: their task waits. */
   waiting: number;
+  /** Routings too old for a task when first sent (e.g. made before HubSpot was connected). */
+  skipped: number;
   rejected: { accountId: string; reason: string }[];
   unconfirmed: number;
 }
@@ -34,8 +36,28 @@ export async function syncTasks(
   config: PqlConfig,
   now: Date,
 ): Promise<TaskResult> {
-  const result: TaskResult = { created: 0, recovered: 0, waiting: 0, rejected: [], unconfirmed: 0 };
-  const pending = await pendingTasks(db);
+  const result: TaskResult = {
+    created: 0,
+    recovered: 0,
+    waiting: 0,
+    skipped: 0,
+    rejected: [],
+    unconfirmed: 0,
+  };
+  const maxAgeMs = config.hubspot.tasks.maxAgeHours * 3_600_000;
+  const all = await pendingTasks(db);
+  // A routing never sent and older than maxAgeHours gets no task: connecting HubSpot (or a long
+  // outage) must not flood reps with overdue tasks for accounts that cooled long ago.
+  const stale = all.filter((t) => t.sentAt === null && now.getTime() - t.decidedAt.getTime() > maxAgeMs);
+  await recordTasks(
+    db,
+    stale.map((t) => ({
+      decisionId: t.decisionId,
+      error: `skipped: routed at ${t.decidedAt.toISOString()}, more than ${config.hubspot.tasks.maxAgeHours} h before it could be sent`,
+    })),
+  );
+  result.skipped = stale.length;
+  const pending = all.filter((t) => !stale.includes(t));
   const ready = pending.filter((t): t is PendingTask & { companyId: string } => t.companyId !== null);
   result.waiting = pending.length - ready.length;
   // 3. Look up what may already exist.
@@ -61,6 +83,7 @@ export async function syncTasks(
   // 2. Create, 100 per call, each with its company association.
   await writeInBatches(http, toCreate, {
     path: "/crm/v3/objects/tasks/batch/create",
+    creates: true,
     key: (t) => routingKey(t),
     input: (t) => taskInput(t, t.companyId, config.hubspot, owners.get(t.decisionId)),
     resultKey: (r: CrmObject) => r.properties[TASK_ROUTING_KEY] ?? undefined,
@@ -117,20 +140,21 @@ async function ownersFor(
   now: Date,
 ): Promise<Map<bigint, string>> {
   const reps = new Map(config.routing.reps.map((r) => [r.id, r]));
-  const emailOf = (t: PendingTask) => {
+  const fallback = config.hubspot.tasks.ownerEmail;
+  const emails = new Set<string>(fallback ? [fallback] : []);
+  for (const t of tasks) {
     const rep = t.repId ? reps.get(t.repId) : undefined;
-    if (rep?.hubspotOwnerId) return undefined;
-    return rep?.email ?? config.hubspot.tasks.ownerEmail;
-  };
-  const emails = tasks.flatMap((t) => {
-    const email = emailOf(t);
-    return email ? [email] : [];
-  });
-  const byEmail = await resolveOwners(db, http, emails, now);
+    if (rep && !rep.hubspotOwnerId) emails.add(rep.email);
+  }
+  const byEmail = await resolveOwners(db, http, [...emails], now);
   const owners = new Map<bigint, string>();
   for (const t of tasks) {
     const rep = t.repId ? reps.get(t.repId) : undefined;
-    const owner = rep?.hubspotOwnerId ?? byEmail.get(emailOf(t)?.toLowerCase() ?? "");
+    // The rep's owner id, else the rep's email's owner, else the config's default owner.
+    const owner =
+      rep?.hubspotOwnerId ??
+      (rep ? byEmail.get(rep.email.toLowerCase()) : undefined) ??
+      (fallback ? byEmail.get(fallback.toLowerCase()) : undefined);
     if (owner) owners.set(t.decisionId, owner);
   }
   return owners;

@@ -10,6 +10,8 @@ import { features } from "../../helpers/scoring.ts";
 const config = loadConfig(path.join(ROOT, "pql-router.config.yaml")).config;
 const score = (tier: AccountScore["tier"], value = 80): AccountScore =>
   ({ accountId: "acct_t", score: value, tier, pqr: { pqr: 5000 } }) as AccountScore;
+const NOW = new Date("2026-11-01T00:00:00Z");
+const fresh = { lastRoutedAt: undefined, now: NOW };
 const sized = (employees: number | null) =>
   features({
     firmographics: { employees, industry: null, region: null, plan: null, seats: null, techStack: [] },
@@ -17,20 +19,30 @@ const sized = (employees: number | null) =>
 
 describe("routeNewlyHot", () => {
   it("routes an account that becomes hot to the first pool whose match fits", () => {
-    expect(routeNewlyHot("warm", sized(1500), score("hot"), config)).toEqual({
+    expect(routeNewlyHot("warm", sized(1500), score("hot"), config, fresh)).toEqual({
       accountId: "acct_t",
       pool: "enterprise",
       reason: "became hot (was warm): score 80 >= 70; pool Enterprise",
     });
-    expect(routeNewlyHot("cold", sized(250), score("hot"), config)?.pool).toBe("mid-market");
-    expect(routeNewlyHot(undefined, sized(null), score("hot"), config)).toMatchObject({
+    expect(routeNewlyHot("cold", sized(250), score("hot"), config, fresh)?.pool).toBe("mid-market");
+    expect(routeNewlyHot(undefined, sized(null), score("hot"), config, fresh)).toMatchObject({
       pool: "smb",
       reason: expect.stringMatching(/^first scored hot/),
     });
   });
 
+  it("does not route an account again within the re-route cooldown (168 h), and does after it", () => {
+    const hours = (h: number) => new Date(NOW.getTime() - h * 3_600_000);
+    expect(
+      routeNewlyHot("warm", sized(50), score("hot"), config, { lastRoutedAt: hours(167), now: NOW }),
+    ).toBeNull();
+    expect(
+      routeNewlyHot("warm", sized(50), score("hot"), config, { lastRoutedAt: hours(168), now: NOW }),
+    ).toMatchObject({ pool: "smb" });
+  });
+
   it("does not route an account that stays hot or is not hot", () => {
-    expect(routeNewlyHot("hot", sized(1500), score("hot"), config)).toBeNull();
-    expect(routeNewlyHot("cold", sized(1500), score("warm", 50), config)).toBeNull();
+    expect(routeNewlyHot("hot", sized(1500), score("hot"), config, fresh)).toBeNull();
+    expect(routeNewlyHot("cold", sized(1500), score("warm", 50), config, fresh)).toBeNull();
   });
 });

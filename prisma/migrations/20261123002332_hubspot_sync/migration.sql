@@ -35,7 +35,7 @@ CREATE TABLE "hubspot_usage" (
 );
 
 -- CreateIndex
-CREATE INDEX "hubspot_companies_company_id_idx" ON "hubspot_companies"("company_id");
+CREATE UNIQUE INDEX "hubspot_companies_company_id_key" ON "hubspot_companies"("company_id");
 
 -- CreateIndex
 CREATE INDEX "routing_decisions_hubspot_task_id_idx" ON "routing_decisions"("hubspot_task_id");
