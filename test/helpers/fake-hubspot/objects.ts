@@ -117,8 +117,8 @@ function prepare(
   if (problems.length > 0) return { error: recordPropertyError(problems, context) };
   for (const [name, value] of Object.entries(values)) {
     if (value === null || !defs.get(name)?.hasUniqueValue) continue;
-    for (const other of state.records(type).values()) {
-      if (other.id === self?.id || other.properties[name] !== value) continue;
+    const other = state.holderOf(type, name, value);
+    if (other && other.id !== self?.id) {
       return {
         error: {
           category: "CONFLICT",
@@ -134,6 +134,7 @@ function prepare(
 function apply(ctx: ObjectContext, record: CrmRecord, values: PropertyValues): void {
   Object.assign(record.properties, values);
   record.updatedAt = ctx.now();
+  ctx.state.noteWrite(ctx.type, record);
 }
 
 function traceContext(trace: string | undefined, ids?: string[]): Context {

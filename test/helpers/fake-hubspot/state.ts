@@ -113,6 +113,39 @@ export class CrmState {
     return groups;
   }
 
+  /** value -> record id, per type and property, for lookups by value (kept by insert and noteWrite). */
+  private readonly valueIndex = new Map<string, Map<string, string>>();
+
+  /**
+   * The record of `type` whose `name` holds `value`, in constant time: benchmarks hold tens of
+   * thousands of records. An entry left stale by a later write is checked and ignored.
+   */
+  holderOf(type: ObjectType, name: string, value: string): CrmRecord | undefined {
+    const key = `${type}\u0000${name}`;
+    let index = this.valueIndex.get(key);
+    if (!index) {
+      index = new Map();
+      for (const record of this.records(type).values()) {
+        const v = record.properties[name];
+        if (v !== null && v !== undefined) index.set(v, record.id);
+      }
+      this.valueIndex.set(key, index);
+    }
+    const id = index.get(value);
+    const record = id === undefined ? undefined : this.records(type).get(id);
+    return record && record.properties[name] === value ? record : undefined;
+  }
+
+  /** Keeps the value indexes current after `record`'s properties changed. */
+  noteWrite(type: ObjectType, record: CrmRecord): void {
+    for (const [key, index] of this.valueIndex) {
+      const [indexType, name] = key.split("\u0000") as [string, string];
+      if (indexType !== type) continue;
+      const v = record.properties[name];
+      if (v !== null && v !== undefined) index.set(v, record.id);
+    }
+  }
+
   /** Inserts a record of the right shape for its type (no validation). */
   insert(type: ObjectType, properties: PropertyValues): CrmRecord {
     const map = this.records(type);
@@ -130,7 +163,9 @@ export class CrmState {
         this.deals.set(id, { ...base, companyIds: [] });
         break;
     }
-    return map.get(id) ?? base;
+    const record = map.get(id) ?? base;
+    this.noteWrite(type, record);
+    return record;
   }
 
   addCompany(properties: Record<string, string>): string {
@@ -173,8 +208,7 @@ export class CrmState {
   findBy(type: ObjectType, id: string, idProperty: string | undefined): CrmRecord | undefined {
     const map = this.records(type);
     if (idProperty === undefined || idProperty === "hs_object_id") return map.get(id);
-    for (const record of map.values()) if (record.properties[idProperty] === id) return record;
-    return undefined;
+    return this.holderOf(type, idProperty, id);
   }
 
   /**
