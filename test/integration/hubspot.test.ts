@@ -477,6 +477,40 @@ for (const engine of ENGINES) {
         expect(byId.get(importedWin as string)).toMatchObject({ converted: true, source: "import" });
       });
 
+      it("reads conversions from a company property when configured so", async () => {
+        const [customer, lead] = ids("warm") as [string, string];
+        const companies = [
+          fake.addCompany({ name: customer, lifecyclestage: "customer" }),
+          fake.addCompany({ name: lead, lifecyclestage: "lead" }),
+        ];
+        await store.db.sql.query(
+          `INSERT INTO hubspot_companies (account_id, company_id, matched_by)
+          SELECT * FROM unnest($1::text[], $2::text[], array_fill('domain'::text, ARRAY[2]))`,
+          [[customer, lead], companies],
+        );
+        const config = {
+          ...base.config.hubspot,
+          outcomes: { ...base.config.hubspot.outcomes, from: "companyProperty" as const },
+        };
+        expect(await syncOutcomes(store.db, http, config)).toEqual({
+          companies: 2,
+          converted: 1,
+          notConverted: 1,
+        });
+        const reads = bodies(fake, "/crm/v3/objects/companies/batch/read") as unknown as {
+          properties: string[];
+        }[];
+        expect(reads[0]?.properties).toEqual(["lifecyclestage"]);
+        const { rows } = await store.db.sql.query<{ account_id: string; converted: boolean }>(
+          "SELECT account_id, converted FROM outcomes WHERE account_id = ANY($1::text[]) ORDER BY account_id",
+          [[customer, lead]],
+        );
+        expect(Object.fromEntries(rows.map((r) => [r.account_id, r.converted]))).toEqual({
+          [customer]: true,
+          [lead]: false,
+        });
+      });
+
       it("stops early when HubSpot is down and sends what is pending on the next sync", async () => {
         await setupProperties(http);
         const hot = ids("hot");

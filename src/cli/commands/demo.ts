@@ -74,7 +74,7 @@ export const demoCommand: Command = {
       const task = requests.find((r) => r.path === "/crm/v3/objects/tasks/batch/create");
       const update = requests.find((r) => r.path === "/crm/v3/objects/companies/batch/update");
       const count = (path: string) =>
-        requests.filter((r) => r.path === path).reduce((n, r) => n + inputCount(r.body), 0);
+        requests.filter((r) => r.path === path).reduce((n, r) => n + r.records, 0);
       sections.push(
         [
           `HubSpot (${ctx.settings.hubspotAccessToken ? "token set: `npx pql-router hubspot sync` sends this" : "no HUBSPOT_ACCESS_TOKEN: nothing sent"}): ` +
@@ -104,12 +104,6 @@ export const demoCommand: Command = {
     }
   },
 };
-
-/** Records in a batch request, or domains in a search. */
-function inputCount(body: unknown): number {
-  const b = body as { inputs?: unknown[]; filterGroups?: { filters: { values?: unknown[] }[] }[] };
-  return b.inputs?.length ?? b.filterGroups?.[0]?.filters[0]?.values?.length ?? 0;
-}
 
 function firstInput(request: { path: string; body: unknown } | undefined): unknown {
   if (!request) return "(nothing to send)";

@@ -129,7 +129,7 @@ export const hubspotPreviewCommand: Command = {
       const text = [
         table(
           ["#", "request", "records", "purpose"],
-          requests.map((r, i) => [i + 1, `${r.method} ${r.path}`, inputCount(r.body), r.purpose]),
+          requests.map((r, i) => [i + 1, `${r.method} ${r.path}`, r.records, r.purpose]),
           { align: ["right", "left", "right", "left"] },
         ),
         ...requests
@@ -161,14 +161,6 @@ export const hubspotOutcomesCommand: Command = {
     };
   },
 };
-
-function inputCount(body: unknown): number | string {
-  const inputs = (body as { inputs?: unknown[] }).inputs;
-  if (Array.isArray(inputs)) return inputs.length;
-  const values = (body as { filterGroups?: { filters: { values?: unknown[] }[] }[] }).filterGroups?.[0]
-    ?.filters[0]?.values;
-  return Array.isArray(values) ? values.length : 1;
-}
 
 function firstInputs(body: unknown, n: number): unknown {
   const b = body as { inputs?: unknown[] };

@@ -15,7 +15,7 @@ export interface OutcomeResult {
 /**
  * Reads what happened to matched companies back into outcomes (source "hubspot"), for
  * `evaluate` and calibration: with `from: deals`, a company converted if it has a deal in a won
- * stage (amount summed, earliest close date); with `from: companyProperty`, if the configured
+ * stage (amount summed, earliest close date), read from the company's associations; with `from: companyProperty`, if the configured
  * company property holds one of the converted values. Matched companies without either are
  * recorded as not converted; an outcome recorded as converted by another source is kept.
  */
@@ -50,47 +50,48 @@ export async function syncOutcomes(
 
 type Won = Map<string, { at: Date | null; amount: number | null }>;
 
-/** Won deals (searched by stage, 200 per page), then their companies (v4 associations, 100 deals per call). */
+/**
+ * Won deals of the matched companies: their deal associations (v4, 100 companies per call),
+ * then those deals (100 per call), kept when their stage is won. Reading from our companies
+ * rather than searching won deals has no 10,000-result ceiling and reads only what we match.
+ */
 async function wonDeals(http: HubSpotHttp, stages: string[], accountOf: Map<string, string>): Promise<Won> {
-  const deals: CrmObject[] = [];
-  let after: string | undefined;
-  do {
-    const { status, body } = await http.send<{ results: CrmObject[]; paging?: { next?: { after: string } } }>(
-      {
-        method: "POST",
-        path: "/crm/v3/objects/deals/search",
-        body: {
-          filterGroups: [{ filters: [{ propertyName: "dealstage", operator: "IN", values: stages }] }],
-          properties: ["amount", "closedate", "dealstage"],
-          limit: 200,
-          ...(after ? { after } : {}),
-        },
-      },
-    );
-    if (status !== 200) throw rejected("a won-deal search", status, body);
-    deals.push(...body.results);
-    after = body.paging?.next?.after;
-  } while (after);
-  const won: Won = new Map();
-  for (let i = 0; i < deals.length; i += BATCH_SIZE) {
-    const batch = deals.slice(i, i + BATCH_SIZE);
+  const companiesOf = new Map<string, string[]>();
+  const companyIds = [...accountOf.keys()];
+  for (let i = 0; i < companyIds.length; i += BATCH_SIZE) {
     const { status, body } = await http.send<{
-      results: { from: { id: string }; to: { toObjectId: number | string }[] }[];
+      results?: { from: { id: string }; to: { toObjectId: number | string }[] }[];
     }>({
       method: "POST",
-      path: "/crm/v4/associations/deals/companies/batch/read",
-      body: { inputs: batch.map((d) => ({ id: d.id })) },
+      path: "/crm/v4/associations/companies/deals/batch/read",
+      body: { inputs: companyIds.slice(i, i + BATCH_SIZE).map((id) => ({ id })) },
     });
-    if (status !== 200 && status !== 207) throw rejected("a deal-to-company association read", status, body);
-    const dealById = new Map(batch.map((d) => [d.id, d]));
-    for (const link of body.results) {
-      const deal = dealById.get(String(link.from.id));
-      if (!deal) continue;
+    // 207: some companies have no deals (NO_ASSOCIATIONS_FOUND), which is not an error here.
+    if (status !== 200 && status !== 207) throw rejected("a company-to-deal association read", status, body);
+    for (const link of body?.results ?? []) {
       for (const to of link.to) {
-        const companyId = String(to.toObjectId);
-        if (!accountOf.has(companyId)) continue;
-        const amount = Number(deal.properties.amount);
-        const at = deal.properties.closedate ? new Date(deal.properties.closedate) : null;
+        const dealId = String(to.toObjectId);
+        companiesOf.set(dealId, [...(companiesOf.get(dealId) ?? []), String(link.from.id)]);
+      }
+    }
+  }
+  const won: Won = new Map();
+  const dealIds = [...companiesOf.keys()];
+  for (let i = 0; i < dealIds.length; i += BATCH_SIZE) {
+    const { status, body } = await http.send<{ results?: CrmObject[] }>({
+      method: "POST",
+      path: "/crm/v3/objects/deals/batch/read",
+      body: {
+        properties: ["amount", "closedate", "dealstage"],
+        inputs: dealIds.slice(i, i + BATCH_SIZE).map((id) => ({ id })),
+      },
+    });
+    if (status !== 200 && status !== 207) throw rejected("a deal read", status, body);
+    for (const deal of body?.results ?? []) {
+      if (!stages.includes(deal.properties.dealstage ?? "")) continue;
+      const amount = Number(deal.properties.amount);
+      const at = deal.properties.closedate ? new Date(deal.properties.closedate) : null;
+      for (const companyId of companiesOf.get(deal.id) ?? []) {
         const seen = won.get(companyId) ?? { at: null, amount: null };
         won.set(companyId, {
           at: at && (seen.at === null || at < seen.at) ? at : seen.at,

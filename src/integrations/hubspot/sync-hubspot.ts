@@ -194,6 +194,8 @@ export interface PreviewRequest {
   method: "POST";
   path: string;
   body: unknown;
+  /** Records it carries (companies, tasks, properties), or domains it looks up. */
+  records: number;
   /** Why this request would be made, in plain words. */
   purpose: string;
 }
@@ -207,15 +209,18 @@ export interface PreviewRequest {
 export async function previewHubSpot(db: Database, config: PqlConfig): Promise<PreviewRequest[]> {
   const requests: PreviewRequest[] = setupPayloads().map((r) => ({
     ...r,
+    records: (r.body as { inputs?: unknown[] }).inputs?.length ?? 1,
     purpose: "setup (only what is missing is created)",
   }));
   const unmatched = await unmatchedAccounts(db, config.hubspot.companies.syncTiers);
   const domains = unmatched.flatMap((a) => (a.domain ? [normalizeDomain(a.domain)] : []));
   for (let i = 0; i < domains.length; i += DOMAINS_PER_SEARCH) {
+    const slice = domains.slice(i, i + DOMAINS_PER_SEARCH);
     requests.push({
       method: "POST",
       path: "/crm/v3/objects/companies/search",
-      body: domainSearch(domains.slice(i, i + DOMAINS_PER_SEARCH)),
+      body: domainSearch(slice),
+      records: slice.length,
       purpose: "match accounts to companies by domain",
     });
   }
@@ -229,6 +234,7 @@ export async function previewHubSpot(db: Database, config: PqlConfig): Promise<P
           .slice(i, i + BATCH_SIZE)
           .map((a) => ({ idProperty: COMPANY.accountId, id: a.accountId, properties: newCompany(a) })),
       },
+      records: Math.min(BATCH_SIZE, creates.length - i),
       purpose: "create companies for unmatched accounts in the create tiers (if the search finds none)",
     });
   }
@@ -240,6 +246,7 @@ export async function previewHubSpot(db: Database, config: PqlConfig): Promise<P
       body: {
         inputs: writes.slice(i, i + BATCH_SIZE).map((w) => ({ id: w.companyId, properties: w.properties })),
       },
+      records: Math.min(BATCH_SIZE, writes.length - i),
       purpose: "write changed scores to matched companies",
     });
   }
@@ -253,6 +260,7 @@ export async function previewHubSpot(db: Database, config: PqlConfig): Promise<P
           .slice(i, i + BATCH_SIZE)
           .map((t) => taskInput(t, t.companyId ?? `<company of ${t.accountId}>`, config.hubspot, undefined)),
       },
+      records: Math.min(BATCH_SIZE, tasks.length - i),
       purpose: "one task per routed account, associated with its company",
     });
   }

@@ -25,6 +25,8 @@ const RULES: readonly AssociationRule[] = [
   { from: "tasks", to: "deals", typeId: 216, label: null },
   { from: "deals", to: "companies", typeId: 5, label: "Primary" },
   { from: "deals", to: "companies", typeId: 341, label: null },
+  { from: "companies", to: "deals", typeId: 6, label: "Primary" },
+  { from: "companies", to: "deals", typeId: 342, label: null },
 ];
 
 export interface AssociationSpec {
@@ -174,6 +176,15 @@ export function associationsOf(
       if (i === 0) types.unshift({ category: "HUBSPOT_DEFINED", typeId: 5, label: "Primary" });
       out.set(companyId, types);
     });
+  } else if (from === "companies" && to === "deals") {
+    // The reverse of each deal's companies: the deal's first company is its primary one.
+    for (const deal of state.deals.values()) {
+      const i = deal.companyIds.indexOf(record.id);
+      if (i < 0) continue;
+      const types: AssociationTypeOut[] = [{ category: "HUBSPOT_DEFINED", typeId: 342, label: null }];
+      if (i === 0) types.unshift({ category: "HUBSPOT_DEFINED", typeId: 6, label: "Primary" });
+      out.set(deal.id, types);
+    }
   }
   return out;
 }
