@@ -9,6 +9,8 @@ export interface UnmatchedAccount {
   tier: string;
   /** When its domain was last searched without a match (null: never searched). */
   searchedAt: Date | null;
+  /** Its domain's company belongs to another account (one account per company): never created. */
+  shared: boolean;
 }
 
 /** Adopts company ids stored on accounts (accounts.hubspot_company_id, e.g. from an import) as matches. */
@@ -59,8 +61,9 @@ export async function unmatchedAccounts(db: Database, tiers: readonly string[]):
     domain: string | null;
     tier: string;
     searched_at: Date | null;
+    shared: boolean;
   }>(
-    `SELECT a.id AS account_id, a.name, a.domain, l.tier, h.searched_at
+    `SELECT a.id AS account_id, a.name, a.domain, l.tier, h.searched_at, COALESCE(h.matched_by = 'shared', false) AS shared
     FROM accounts a ${LATEST_SNAPSHOT}
     LEFT JOIN hubspot_companies h ON h.account_id = a.id
     WHERE l.tier = ANY($2::text[]) AND h.company_id IS NULL AND a.hubspot_company_id IS NULL
@@ -73,14 +76,15 @@ export async function unmatchedAccounts(db: Database, tiers: readonly string[]):
     domain: r.domain,
     tier: r.tier,
     searchedAt: r.searched_at ? new Date(r.searched_at) : null,
+    shared: r.shared,
   }));
 }
 
 export interface CompanyMatch {
   accountId: string;
-  /** null: searched, nothing found. */
+  /** null: searched, nothing found (or, with matchedBy "shared", found but another account's). */
   companyId: string | null;
-  matchedBy: "domain" | "created";
+  matchedBy: "domain" | "created" | "shared";
   /** Properties written with the creation (for created companies). */
   written?: Record<string, string>;
 }
@@ -89,12 +93,14 @@ export async function recordMatches(db: Database, matches: readonly CompanyMatch
   if (matches.length === 0) return;
   await db.sql.query(
     `INSERT INTO hubspot_companies AS h (account_id, company_id, matched_by, searched_at, written, written_at)
-    SELECT m.account_id, m.company_id, CASE WHEN m.company_id IS NULL THEN NULL ELSE m.matched_by END, $2,
+    SELECT m.account_id, m.company_id,
+      CASE WHEN m.company_id IS NULL AND m.matched_by <> 'shared' THEN NULL ELSE m.matched_by END, $2,
       COALESCE(m.written, '{}'), CASE WHEN m.written IS NULL THEN NULL ELSE $2::timestamptz END
     FROM jsonb_to_recordset($1::jsonb) AS m(account_id text, company_id text, matched_by text, written jsonb)
     ON CONFLICT (account_id) DO UPDATE SET
       company_id = COALESCE(excluded.company_id, h.company_id),
-      matched_by = COALESCE(excluded.matched_by, h.matched_by),
+      matched_by = CASE WHEN excluded.company_id IS NULL AND h.company_id IS NULL THEN excluded.matched_by
+        ELSE COALESCE(excluded.matched_by, h.matched_by) END,
       searched_at = excluded.searched_at,
       written = h.written || excluded.written,
       written_at = COALESCE(excluded.written_at, h.written_at)`,
@@ -351,13 +357,13 @@ export async function usageOn(db: Database, day: string): Promise<number> {
   return rows[0]?.calls ?? 0;
 }
 
-/** Adds `calls` to the day's count; `atLeast` (after HubSpot's daily 429) marks the day's budget used up. */
-export async function addUsage(db: Database, day: string, calls: number, atLeast?: number): Promise<void> {
-  if (calls === 0 && atLeast === undefined) return;
+/** Adds `calls` to the day's count (UTC). */
+export async function addUsage(db: Database, day: string, calls: number): Promise<void> {
+  if (calls === 0) return;
   await db.sql.query(
-    `INSERT INTO hubspot_usage (day, calls) VALUES ($1, GREATEST($2::int, COALESCE($3::int, 0)))
-    ON CONFLICT (day) DO UPDATE SET calls = GREATEST(hubspot_usage.calls + $2::int, COALESCE($3::int, 0))`,
-    [day, calls, atLeast ?? null],
+    `INSERT INTO hubspot_usage (day, calls) VALUES ($1, $2)
+    ON CONFLICT (day) DO UPDATE SET calls = hubspot_usage.calls + excluded.calls`,
+    [day, calls],
   );
 }
 

@@ -26,6 +26,9 @@ export async function withJobLock<T>(
         hint: "wait for it to finish; the scheduled worker and CLI commands take turns",
       });
     }
+    // The lock's transaction sits idle while the job works on other connections: a server-wide
+    // idle_in_transaction_session_timeout must not end it (and the lock) halfway.
+    await tx.query("SET LOCAL idle_in_transaction_session_timeout = 0");
     return work();
   });
 }

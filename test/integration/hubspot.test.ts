@@ -339,6 +339,24 @@ for (const engine of ENGINES) {
         expect(fake.requests.length).toBe(calls);
       });
 
+      it("forgets a company deleted in HubSpot even when its write is the only one (a lone 4xx)", async () => {
+        await setupProperties(http);
+        const [gone] = ids("hot") as [string];
+        await store.db.sql.query(
+          "INSERT INTO hubspot_companies (account_id, company_id, matched_by) VALUES ($1, '99999999998', 'domain')",
+          [gone],
+        );
+        const result = await sync(withHubSpot({ syncTiers: [], createTiers: [] }));
+        expect(result.failures).toEqual([
+          { accountId: gone, what: "company", reason: expect.stringMatching(/OBJECT_NOT_FOUND/) },
+        ]);
+        const { rows } = await store.db.sql.query<{ company_id: string | null }>(
+          "SELECT company_id FROM hubspot_companies WHERE account_id = $1",
+          [gone],
+        );
+        expect(rows[0]?.company_id).toBeNull();
+      });
+
       it("gives a company to one account only when several share its domain, and never duplicates it", async () => {
         await setupProperties(http);
         const [first, second] = ids("hot") as [string, string];
@@ -360,6 +378,10 @@ for (const engine of ENGINES) {
             [second],
           );
           expect(rows[0]?.company_id).toBeNull();
+          // Recorded as sharing: a later sync does not give it a company of its own either.
+          const again = await sync(withHubSpot({ syncTiers: ["hot"], createTiers: ["hot"] }));
+          expect(again.companiesCreated).toBe(0);
+          expect(fake.companies.size).toBe(before + ids("hot").length - 2);
         } finally {
           await store.db.sql.query("UPDATE accounts SET domain = $2 WHERE id = $1", [second, own]);
         }

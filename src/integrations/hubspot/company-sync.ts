@@ -80,7 +80,7 @@ export async function matchCompanies(
       const holder = taken.get(companyId);
       if (holder !== undefined && holder !== a.accountId) {
         shared.add(a.accountId);
-        return { accountId: a.accountId, companyId: null, matchedBy: "domain" };
+        return { accountId: a.accountId, companyId: null, matchedBy: "shared" };
       }
       taken.set(companyId, a.accountId);
       return { accountId: a.accountId, companyId, matchedBy: "domain" };
@@ -92,28 +92,65 @@ export async function matchCompanies(
     }
   }
   const create = new Set<string>(config.companies.createTiers);
-  const toCreate: UnmatchedAccount[] = accounts.filter(
-    (a) => notFound.has(a.accountId) && !shared.has(a.accountId) && create.has(a.tier),
+  const candidates = accounts.filter(
+    (a) => notFound.has(a.accountId) && !a.shared && !shared.has(a.accountId) && create.has(a.tier),
   );
+  // Accounts sharing a domain make one company: the first (by id) creates it, the others are
+  // recorded as sharing (never created); a later search finds the company held by the first.
+  const byDomain = new Map<string, UnmatchedAccount>();
+  const toCreate: UnmatchedAccount[] = [];
+  const sharing: CompanyMatch[] = [];
+  for (const a of candidates) {
+    const domain = a.domain ? normalizeDomain(a.domain) : "";
+    if (domain && byDomain.has(domain))
+      sharing.push({ accountId: a.accountId, companyId: null, matchedBy: "shared" });
+    else {
+      if (domain) byDomain.set(domain, a);
+      toCreate.push(a);
+    }
+  }
+  await recordMatches(db, sharing, now);
   await writeInBatches(http, toCreate, {
     path: "/crm/v3/objects/companies/batch/upsert",
     key: (a) => a.accountId,
     input: (a) => ({ idProperty: COMPANY.accountId, id: a.accountId, properties: newCompany(a) }),
     resultKey: (r: CrmObject) => r.properties[COMPANY.accountId] ?? undefined,
     settled: async (outcome) => {
+      // An upsert can answer with a company another account already holds (e.g. one created
+      // before a lost answer, then found by a sharing account's domain): that account keeps it.
+      const holders = await companyOwners(
+        db,
+        outcome.ok.map(({ result }) => result.id),
+      );
+      const mine = outcome.ok.filter(
+        ({ item, result }) => (holders.get(result.id) ?? item.accountId) === item.accountId,
+      );
       await recordMatches(
         db,
-        outcome.ok.map(({ item, result }) => ({
-          accountId: item.accountId,
-          companyId: result.id,
-          matchedBy: "created",
-          written: { [COMPANY.accountId]: item.accountId },
-        })),
+        [
+          ...mine.map(
+            ({ item, result }): CompanyMatch => ({
+              accountId: item.accountId,
+              companyId: result.id,
+              matchedBy: "created",
+              written: { [COMPANY.accountId]: item.accountId },
+            }),
+          ),
+          ...outcome.ok
+            .filter((o) => !mine.includes(o))
+            .map(
+              ({ item }): CompanyMatch => ({
+                accountId: item.accountId,
+                companyId: null,
+                matchedBy: "shared",
+              }),
+            ),
+        ],
         now,
       );
-      result.created += outcome.ok.length;
+      result.created += mine.length;
       result.rejected += outcome.rejected.length;
-      for (const { item } of outcome.ok) notFound.delete(item.accountId);
+      for (const { item } of mine) notFound.delete(item.accountId);
     },
   });
   result.unmatched = [...notFound].sort();
@@ -208,7 +245,7 @@ export async function writeCompanies(db: Database, http: HubSpotHttp, now: Date)
         now,
       );
       // A company deleted or merged in HubSpot is forgotten, so the account is matched again.
-      const gone = outcome.rejected.filter(({ reason }) => reason.startsWith("OBJECT_NOT_FOUND"));
+      const gone = outcome.rejected.filter(({ reason }) => /OBJECT_NOT_FOUND/.test(reason));
       await forgetCompanies(
         db,
         gone.map(({ item }) => item.accountId),

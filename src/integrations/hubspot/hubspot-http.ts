@@ -54,8 +54,6 @@ export interface HubSpotHttp {
   readonly stats: HubSpotCallStats;
   /** Calls made today (UTC), including those of earlier processes passed in as `usedToday`. */
   readonly usedToday: number;
-  /** HubSpot answered a daily 429: nothing more today. */
-  readonly exhausted: boolean;
 }
 
 export interface HubSpotHttpOptions {
@@ -90,7 +88,6 @@ export function createHubSpotHttp(options: HubSpotHttpOptions): HubSpotHttp {
   const search = new RollingWindow(limits.searchPerSecond, 1_000, clock);
   const stats: HubSpotCallStats = { calls: 0, retries: 0, rateLimited: 0 };
   let usedToday = options.usedToday ?? 0;
-  let exhausted = false;
   const scrub = (text: string) => text.split(accessToken).join("***");
   const backoff = (attempt: number, baseMs: number, capMs: number) =>
     Math.min(capMs, baseMs * 2 ** attempt) * (0.5 + random() / 2);
@@ -115,17 +112,20 @@ export function createHubSpotHttp(options: HubSpotHttpOptions): HubSpotHttp {
       let body: unknown;
       let retryAfterMs: number | undefined;
       try {
-        const response = await withTimeout(
-          client.apiRequest({
-            method: request.method,
-            path: request.path,
-            ...(request.body === undefined ? {} : { body: request.body }),
-            ...(request.qs === undefined ? {} : { qs: request.qs }),
-          }),
+        // The whole answer, body included, must arrive in time: a stalled body would hang the sync.
+        const { response, text } = await withTimeout(
+          (async () => {
+            const response = await client.apiRequest({
+              method: request.method,
+              path: request.path,
+              ...(request.body === undefined ? {} : { body: request.body }),
+              ...(request.qs === undefined ? {} : { qs: request.qs }),
+            });
+            return { response, text: await response.text() };
+          })(),
           options.timeoutMs ?? 30_000,
         );
         status = response.status;
-        const text = await response.text();
         for (const stamp of answered) stamp();
         body = parseJson(text);
         const retryAfter = Number(response.headers.get("retry-after"));
@@ -154,7 +154,6 @@ export function createHubSpotHttp(options: HubSpotHttpOptions): HubSpotHttp {
         stats.rateLimited++;
         const policy = errorField(body, "policyName");
         if (policy === "DAILY") {
-          exhausted = true;
           throw new IntegrationError(
             "hubspot_daily_limit",
             "HubSpot answered 429 DAILY: the app's daily request limit is reached; pending writes stay queued",
@@ -211,9 +210,6 @@ export function createHubSpotHttp(options: HubSpotHttpOptions): HubSpotHttp {
     stats,
     get usedToday() {
       return usedToday;
-    },
-    get exhausted() {
-      return exhausted;
     },
   };
 }

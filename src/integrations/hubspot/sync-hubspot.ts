@@ -179,12 +179,7 @@ export async function connectHubSpot(
   return {
     http,
     done: async () => {
-      await addUsage(
-        db,
-        day,
-        http.stats.calls - recorded,
-        http.exhausted ? settings.limits.daily : undefined,
-      );
+      await addUsage(db, day, http.stats.calls - recorded);
       recorded = http.stats.calls;
     },
   };

@@ -12,7 +12,6 @@ function scripted(answer: (ids: string[]) => HubSpotResponse) {
   const http: HubSpotHttp = {
     stats: { calls: 0, retries: 0, rateLimited: 0 },
     usedToday: 0,
-    exhausted: false,
     async send<T>(request: HubSpotRequest) {
       const ids = (request.body as { inputs: { id: string }[] }).inputs.map((i) => i.id);
       sent.push(ids);
