@@ -118,7 +118,10 @@ export async function recordMatches(db: Database, matches: readonly CompanyMatch
   );
 }
 
-/** What the score sync needs per matched account: its latest score, routing and claim, and what was written. */
+/**
+ * What the score sync needs per matched account: its latest score, routing and claim, and what
+ * was written. An account without a snapshot has nothing to write and is left out.
+ */
 export interface CompanyState {
   accountId: string;
   companyId: string;
@@ -159,9 +162,8 @@ export async function matchedCompanies(db: Database): Promise<CompanyState[]> {
     `SELECT h.account_id, h.company_id, l.score, l.tier, l.pqr, l.icp, l.reasons, l.as_of, l.config_version,
       d.decided_at, d.pool, r.name AS rep_name, cr.name AS claimer, c.claimed_at, h.written, h.rejected
     FROM hubspot_companies h
-    LEFT JOIN LATERAL (
-      SELECT s.score, s.tier, s.pqr, s.icp, s.reasons, s.as_of, s.config_version FROM score_snapshots s
-      WHERE s.account_id = h.account_id ORDER BY s.as_of DESC, s.id DESC LIMIT 1) l ON true
+    JOIN accounts a ON a.id = h.account_id
+    ${LATEST_SNAPSHOT}
     LEFT JOIN LATERAL (
       SELECT rd.id, rd.decided_at, rd.pool, rd.rep_id FROM routing_decisions rd
       WHERE rd.account_id = h.account_id ORDER BY rd.decided_at DESC, rd.id DESC LIMIT 1) d ON true
@@ -170,6 +172,7 @@ export async function matchedCompanies(db: Database): Promise<CompanyState[]> {
     LEFT JOIN sales_reps cr ON cr.id = c.rep_id
     WHERE h.company_id IS NOT NULL
     ORDER BY h.account_id`,
+    ["infinity"],
   );
   return rows.map((r) => ({
     accountId: r.account_id,

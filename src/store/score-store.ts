@@ -116,7 +116,7 @@ export async function changedAccountIds(
  * follows the number of accounts, never the length of the history.
  */
 export const LATEST_SNAPSHOT = `CROSS JOIN LATERAL (
-  SELECT s.account_id, s.score, s.tier, s.pqr, s.icp, s.reasons, s.as_of FROM score_snapshots s
+  SELECT s.account_id, s.score, s.tier, s.pqr, s.icp, s.reasons, s.as_of, s.config_version FROM score_snapshots s
   WHERE s.account_id = a.id AND s.as_of <= $1::timestamptz ORDER BY s.as_of DESC, s.id DESC LIMIT 1) l`;
 
 /** The tier of each account's latest snapshot (before this pass writes its own). */

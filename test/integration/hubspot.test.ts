@@ -232,30 +232,29 @@ for (const engine of ENGINES) {
 
       it("writes 250 changed companies in 3 update calls of 100, 100 and 50", async () => {
         await setupProperties(http);
-        const accounts = [...tiers.keys()].sort();
-        const companies = Array.from({ length: 250 }, (_, i) => ({
-          account: accounts[i % accounts.length] as string,
-          company: fake.addCompany({ name: `Co ${i}` }),
-        }));
-        // 250 companies: the world's 80 accounts, each matched to up to 4 companies is not a thing,
-        // so extra rows are written for 250 synthetic accounts instead.
+        // 250 scored accounts of their own, each matched to a company of its own.
+        const companies = Array.from({ length: 250 }, (_, i) => fake.addCompany({ name: `Co ${i}` }));
         await store.db.sql.query(
-          `INSERT INTO accounts (id, name) SELECT 'bulk_' || g, 'Bulk ' || g FROM generate_series(1, 250) g
-        ON CONFLICT DO NOTHING`,
+          `INSERT INTO accounts (id, name) SELECT 'bulk_' || g, 'Bulk ' || g FROM generate_series(1, 250) g`,
+        );
+        await store.db.sql.query(
+          `INSERT INTO score_snapshots (account_id, as_of, score, tier, pqr, components, reasons, features, config_version)
+          SELECT 'bulk_' || g, $1, 50, 'warm', 1000, '[]', '[]', '{}', 'test' FROM generate_series(1, 250) g`,
+          [END.toISOString()],
         );
         await store.db.sql.query(
           `INSERT INTO hubspot_companies (account_id, company_id, matched_by)
-        SELECT 'bulk_' || g, ($1::text[])[g], 'domain' FROM generate_series(1, 250) g`,
-          [companies.map((c) => c.company)],
+          SELECT 'bulk_' || g, ($1::text[])[g], 'domain' FROM generate_series(1, 250) g`,
+          [companies],
         );
         const result = await sync(withHubSpot({ syncTiers: [] }));
         const updates = bodies(fake, "/crm/v3/objects/companies/batch/update");
         expect(updates.map((u) => u.inputs.length).sort((a, b) => b - a)).toEqual([100, 100, 50]);
         expect(result.companiesWritten).toBe(250);
-        expect(fake.companies.get(companies[249]?.company as string)?.properties.pql_account_id).toBe(
-          "bulk_250",
+        expect(fake.companies.get(companies[249] as string)?.properties.pql_account_id).toBe("bulk_250");
+        await store.db.sql.exec(
+          "DELETE FROM hubspot_companies; DELETE FROM score_snapshots WHERE account_id LIKE 'bulk_%'; DELETE FROM accounts WHERE id LIKE 'bulk_%'",
         );
-        await store.db.sql.exec("DELETE FROM hubspot_companies; DELETE FROM accounts WHERE id LIKE 'bulk_%'");
       });
 
       it("backs off on a 429 and retries an update's 5xx; a create's 5xx waits for the next sync; all exactly once", async () => {

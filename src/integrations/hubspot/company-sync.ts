@@ -1,5 +1,4 @@
 import type { HubSpotConfig } from "../../config/schema.ts";
-import { IntegrationError } from "../../errors.ts";
 import type { Database } from "../../store/database.ts";
 import {
   adoptStoredCompanyIds,
@@ -15,7 +14,7 @@ import {
 } from "../../store/hubspot-store.ts";
 import { type CrmObject, writeInBatches } from "./batch-write.ts";
 import { changedProperties, companyProperties } from "./company-properties.ts";
-import { errorMessage, type HubSpotHttp } from "./hubspot-http.ts";
+import { type HubSpotHttp, rejectedAnswer } from "./hubspot-http.ts";
 import { COMPANY } from "./properties.ts";
 
 /** Domains per search request: one IN filter holds at most 100 values, and each domain is also sent with "www.". */
@@ -199,11 +198,7 @@ async function searchDomains(http: HubSpotHttp, domains: string[]): Promise<Map<
       },
     });
     if (status !== 200) {
-      throw new IntegrationError(
-        "hubspot_rejected",
-        `HubSpot answered ${status} to a company search by domain: ${errorMessage(body)}`,
-        { status },
-      );
+      throw rejectedAnswer("a company search by domain", status, body);
     }
     for (const company of body.results) {
       const domain = company.properties.domain ? normalizeDomain(company.properties.domain) : "";

@@ -52,8 +52,6 @@ export interface HubSpotCallStats {
 export interface HubSpotHttp {
   send<T = unknown>(request: HubSpotRequest): Promise<HubSpotResponse<T>>;
   readonly stats: HubSpotCallStats;
-  /** Calls made today (UTC), including those of earlier processes passed in as `usedToday`. */
-  readonly usedToday: number;
 }
 
 export interface HubSpotHttpOptions {
@@ -208,9 +206,6 @@ export function createHubSpotHttp(options: HubSpotHttpOptions): HubSpotHttp {
   return {
     send,
     stats,
-    get usedToday() {
-      return usedToday;
-    },
   };
 }
 
@@ -242,4 +237,16 @@ function errorField(body: unknown, field: string): string | undefined {
 /** HubSpot's own explanation of an error answer. */
 export function errorMessage(body: unknown): string {
   return errorField(body, "message") ?? "no message";
+}
+
+/** The error for an answer a caller cannot use: what was asked, HubSpot's status and message, and a hint. */
+export function rejectedAnswer(what: string, status: number, body: unknown, hint?: string): IntegrationError {
+  return new IntegrationError(
+    "hubspot_rejected",
+    `HubSpot answered ${status} to ${what}: ${errorMessage(body)}`,
+    {
+      status,
+      ...(hint === undefined ? {} : { hint }),
+    },
+  );
 }

@@ -1,9 +1,8 @@
 import type { HubSpotConfig } from "../../config/schema.ts";
-import { IntegrationError } from "../../errors.ts";
 import type { Database } from "../../store/database.ts";
 import { type OutcomeRow, storeOutcomes } from "../../store/outcome-store.ts";
 import { BATCH_SIZE, type CrmObject } from "./batch-write.ts";
-import { errorMessage, type HubSpotHttp } from "./hubspot-http.ts";
+import { type HubSpotHttp, rejectedAnswer } from "./hubspot-http.ts";
 
 export interface OutcomeResult {
   /** Matched companies read. */
@@ -67,7 +66,8 @@ async function wonDeals(http: HubSpotHttp, stages: string[], accountOf: Map<stri
       body: { inputs: companyIds.slice(i, i + BATCH_SIZE).map((id) => ({ id })) },
     });
     // 207: some companies have no deals (NO_ASSOCIATIONS_FOUND), which is not an error here.
-    if (status !== 200 && status !== 207) throw rejected("a company-to-deal association read", status, body);
+    if (status !== 200 && status !== 207)
+      throw rejectedAnswer("a company-to-deal association read", status, body);
     for (const link of body?.results ?? []) {
       for (const to of link.to) {
         const dealId = String(to.toObjectId);
@@ -86,7 +86,7 @@ async function wonDeals(http: HubSpotHttp, stages: string[], accountOf: Map<stri
         inputs: dealIds.slice(i, i + BATCH_SIZE).map((id) => ({ id })),
       },
     });
-    if (status !== 200 && status !== 207) throw rejected("a deal read", status, body);
+    if (status !== 200 && status !== 207) throw rejectedAnswer("a deal read", status, body);
     for (const deal of body?.results ?? []) {
       if (!stages.includes(deal.properties.dealstage ?? "")) continue;
       const amount = Number(deal.properties.amount);
@@ -116,7 +116,7 @@ async function convertedByProperty(
       path: "/crm/v3/objects/companies/batch/read",
       body: { properties: [property], inputs: companyIds.slice(i, i + BATCH_SIZE).map((id) => ({ id })) },
     });
-    if (status !== 200 && status !== 207) throw rejected("a company read", status, body);
+    if (status !== 200 && status !== 207) throw rejectedAnswer("a company read", status, body);
     for (const company of body.results ?? []) {
       const value = company.properties[property];
       if (value !== null && value !== undefined && values.includes(value))
@@ -124,14 +124,4 @@ async function convertedByProperty(
     }
   }
   return won;
-}
-
-function rejected(what: string, status: number, body: unknown): IntegrationError {
-  return new IntegrationError(
-    "hubspot_rejected",
-    `HubSpot answered ${status} to ${what}: ${errorMessage(body)}`,
-    {
-      status,
-    },
-  );
 }

@@ -1,7 +1,6 @@
-import { IntegrationError } from "../../errors.ts";
 import type { Database } from "../../store/database.ts";
 import { cachedOwners, cacheOwners } from "../../store/hubspot-store.ts";
-import { errorMessage, type HubSpotHttp } from "./hubspot-http.ts";
+import { type HubSpotHttp, rejectedAnswer } from "./hubspot-http.ts";
 
 /** The owners list is read again at most this often when an email is not in it. */
 const REFRESH_AFTER_MS = 3_600_000;
@@ -36,13 +35,11 @@ async function listOwners(http: HubSpotHttp): Promise<Map<string, string>> {
       paging?: { next?: { after: string } };
     }>({ method: "GET", path: "/crm/v3/owners", qs: { limit: "500", ...(after ? { after } : {}) } });
     if (status !== 200) {
-      throw new IntegrationError(
-        "hubspot_rejected",
-        `HubSpot answered ${status} to the owners list: ${errorMessage(body)}`,
-        {
-          status,
-          hint: "the private app needs the crm.objects.owners.read scope",
-        },
+      throw rejectedAnswer(
+        "the owners list",
+        status,
+        body,
+        "the private app needs the crm.objects.owners.read scope",
       );
     }
     for (const owner of body.results) {

@@ -1,5 +1,4 @@
-import { IntegrationError } from "../../errors.ts";
-import { errorMessage, type HubSpotHttp } from "./hubspot-http.ts";
+import { type HubSpotHttp, rejectedAnswer } from "./hubspot-http.ts";
 
 /** The property group pql-router's properties live in, on companies and on tasks. */
 export const GROUP = { name: "product_qualified", label: "Product-qualified", displayOrder: -1 } as const;
@@ -188,13 +187,7 @@ function describeType(type: string, unique: boolean | undefined): string {
 async function read<T>(http: HubSpotHttp, path: string): Promise<T> {
   const { status, body } = await http.send<T>({ method: "GET", path });
   if (status !== 200) {
-    throw new IntegrationError(
-      "hubspot_rejected",
-      `HubSpot answered ${status} to GET ${path}: ${errorMessage(body)}`,
-      {
-        status,
-      },
-    );
+    throw rejectedAnswer(`GET ${path}`, status, body);
   }
   return body;
 }
@@ -202,13 +195,11 @@ async function read<T>(http: HubSpotHttp, path: string): Promise<T> {
 async function write(http: HubSpotHttp, path: string, body: unknown): Promise<void> {
   const answer = await http.send({ method: "POST", path, body });
   if (answer.status >= 300) {
-    throw new IntegrationError(
-      "hubspot_rejected",
-      `HubSpot answered ${answer.status} to POST ${path}: ${errorMessage(answer.body)}`,
-      {
-        status: answer.status,
-        hint: "the private app needs the crm.schemas.companies.write scope (see README)",
-      },
+    throw rejectedAnswer(
+      `POST ${path}`,
+      answer.status,
+      answer.body,
+      "the private app needs the crm.schemas.companies.write scope (see README)",
     );
   }
 }

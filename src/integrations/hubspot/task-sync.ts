@@ -1,9 +1,8 @@
 import type { PqlConfig } from "../../config/schema.ts";
-import { IntegrationError } from "../../errors.ts";
 import type { Database } from "../../store/database.ts";
 import { markTasksSent, type PendingTask, pendingTasks, recordTasks } from "../../store/hubspot-store.ts";
 import { BATCH_SIZE, type CrmObject, writeInBatches } from "./batch-write.ts";
-import { errorMessage, type HubSpotHttp } from "./hubspot-http.ts";
+import { type HubSpotHttp, rejectedAnswer } from "./hubspot-http.ts";
 import { resolveOwners } from "./owners.ts";
 import { TASK_ROUTING_KEY } from "./properties.ts";
 import { routingKey, taskInput } from "./task-payload.ts";
@@ -117,11 +116,7 @@ async function findByRoutingKey(http: HubSpotHttp, keys: string[]): Promise<Map<
     });
     // 200: all found; 207: some not found; 404: none found.
     if (status !== 200 && status !== 207 && status !== 404) {
-      throw new IntegrationError(
-        "hubspot_rejected",
-        `HubSpot answered ${status} to a task lookup by routing key: ${errorMessage(body)}`,
-        { status },
-      );
+      throw rejectedAnswer("a task lookup by routing key", status, body);
     }
     for (const task of body?.results ?? []) {
       const key = task.properties[TASK_ROUTING_KEY];

@@ -11,7 +11,6 @@ function scripted(answer: (ids: string[]) => HubSpotResponse) {
   const sent: string[][] = [];
   const http: HubSpotHttp = {
     stats: { calls: 0, retries: 0, rateLimited: 0 },
-    usedToday: 0,
     async send<T>(request: HubSpotRequest) {
       const ids = (request.body as { inputs: { id: string }[] }).inputs.map((i) => i.id);
       sent.push(ids);
