@@ -37,12 +37,16 @@ export async function importFile(file: string, options: ImportOptions): Promise<
   const stream = fs.createReadStream(file, { highWaterMark: 1 << 16 });
 
   let batch: SegmentMessage[] = [];
+  /** The line of each message in `batch`. */
+  let lines: number[] = [];
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
   let lastProgress = 0;
   const flush = async () => {
     const messages = batch;
+    const lineOf = lines;
     batch = [];
+    lines = [];
     while (inFlight.size >= (options.concurrency ?? 2)) await Promise.race(inFlight);
     if (failure) throw failure;
     const write: Promise<void> = options
@@ -50,6 +54,8 @@ export async function importFile(file: string, options: ImportOptions): Promise<
       .then((result) => {
         summary.accepted += result.accepted;
         summary.duplicates += result.duplicates;
+        for (const { index, reason } of result.rejected)
+          summary.rejected.push({ line: lineOf[index] as number, reason });
       })
       .catch((error: unknown) => {
         failure ??= error;
@@ -72,6 +78,7 @@ export async function importFile(file: string, options: ImportOptions): Promise<
       return;
     }
     batch.push(result.message);
+    lines.push(line);
     if (batch.length >= batchSize) await flush();
   };
 
@@ -129,5 +136,7 @@ export async function importFile(file: string, options: ImportOptions): Promise<
   await Promise.all(inFlight);
   if (failure) throw failure;
   options.onProgress?.({ bytesRead: totalBytes, totalBytes });
+  // Lines the database refused are known only once their batch is written.
+  summary.rejected.sort((a, b) => a.line - b.line);
   return summary;
 }

@@ -11,6 +11,15 @@ export type MessageType = (typeof MESSAGE_TYPES)[number];
 /** Segment's own limit per message. */
 export const MAX_MESSAGE_BYTES = 32 * 1024;
 
+/**
+ * Longest id stored (userId, anonymousId, messageId, groupId, previousId, context.groupId), in
+ * UTF-8 bytes. Ids are indexed, and an index entry must stay well under PostgreSQL's ~2,700 bytes.
+ */
+export const MAX_ID_BYTES = 1024;
+
+/** Deepest nesting of objects and arrays in a message; the message itself is level 1. */
+export const MAX_DEPTH = 32;
+
 export interface SegmentMessage {
   messageId: string;
   type: MessageType;
@@ -45,6 +54,9 @@ export function parseSegmentMessage(
     return fail("not a JSON object");
   }
   const raw = value as Record<string, unknown>;
+  // Before anything walks the message: its depth bounds every recursion that follows.
+  const unstorable = unstorableValue(raw, options.text);
+  if (unstorable) return fail(unstorable);
   const size = options.byteLength ?? Buffer.byteLength(JSON.stringify(raw));
   if (size > MAX_MESSAGE_BYTES) return fail(`message is ${size} bytes, over the 32 KB limit`);
 
@@ -60,6 +72,8 @@ export function parseSegmentMessage(
   if (userId === undefined) return fail(`userId must be a string, got ${describe(raw.userId)}`);
   if (anonymousId === undefined)
     return fail(`anonymousId must be a string, got ${describe(raw.anonymousId)}`);
+  const tooLong = longId(raw);
+  if (tooLong) return fail(tooLong);
   if (userId === null && anonymousId === null) return fail("no userId or anonymousId");
 
   let event: string | null = null;
@@ -144,6 +158,84 @@ export function parseTimestamp(value: unknown): Date | null {
   const hasZone = /(?:Z|[+-]\d{2}(?::?\d{2})?)$/i.test(value) && value.length > 10;
   const ms = Date.parse(hasZone ? value : `${value.length === 10 ? `${value}T00:00:00` : value}Z`);
   return Number.isNaN(ms) ? null : new Date(ms);
+}
+
+const ID_FIELDS = ["messageId", "userId", "anonymousId", "groupId", "previousId"] as const;
+
+/** The first id over MAX_ID_BYTES, described; null when every id fits. */
+function longId(raw: Record<string, unknown>): string | null {
+  const context = isObject(raw.context) ? raw.context : {};
+  const ids: [string, unknown][] = ID_FIELDS.map((field) => [field, raw[field]]);
+  ids.push(["context.groupId", context.groupId]);
+  for (const [field, value] of ids) {
+    if (typeof value !== "string" || value.length * 3 <= MAX_ID_BYTES) continue;
+    const bytes = Buffer.byteLength(value);
+    if (bytes > MAX_ID_BYTES)
+      return `${field} is ${bytes} bytes, over the ${MAX_ID_BYTES}-byte limit for ids`;
+  }
+  return null;
+}
+
+// A NUL character, or half of a UTF-16 surrogate pair without its other half.
+const UNSTORABLE_CHAR = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+// In JSON text, how such characters (and any surrogate) can be written: nothing else yields them.
+const UNSTORABLE_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/;
+
+/**
+ * Why the database cannot store this message as sent, or null. PostgreSQL refuses a NUL character
+ * and a lone surrogate (in text and in jsonb), and nesting past MAX_DEPTH is refused here before
+ * any recursion meets it. Rejecting is the choice, not cleaning: the payload is kept as sent, and
+ * such values come from a sender's bug that it should hear about. `text` (the message's JSON, when
+ * the caller has it) lets a message without such escapes or much nesting skip the walk.
+ */
+export function unstorableValue(message: Record<string, unknown>, text?: string): string | null {
+  if (text !== undefined && !UNSTORABLE_ESCAPE.test(text) && bracketCount(text) <= MAX_DEPTH) return null;
+  const stack: { value: unknown; path: string; depth: number }[] = [{ value: message, path: "", depth: 1 }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const { value, path, depth } = item;
+    if (typeof value === "string") {
+      const problem = unstorableString(value);
+      if (problem) return `${path || "(message)"}: ${problem}`;
+      continue;
+    }
+    if (value === null || typeof value !== "object") continue;
+    if (depth > MAX_DEPTH) return `${path}: nested over ${MAX_DEPTH} levels deep, the limit`;
+    if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--)
+        stack.push({ value: value[i], path: `${path}[${i}]`, depth: depth + 1 });
+      continue;
+    }
+    const keys = Object.keys(value);
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const key = keys[i] as string;
+      const problem = unstorableString(key);
+      if (problem) return `${path || "(message)"}: a key ${problem}`;
+      stack.push({
+        value: (value as Record<string, unknown>)[key],
+        path: path === "" ? key : `${path}.${key}`,
+        depth: depth + 1,
+      });
+    }
+  }
+  return null;
+}
+
+function unstorableString(value: string): string | null {
+  const match = UNSTORABLE_CHAR.exec(value);
+  if (!match) return null;
+  return match[0] === "\0"
+    ? "contains a NUL character (\\u0000), which cannot be stored"
+    : `contains a lone surrogate (\\u${match[0].charCodeAt(0).toString(16)}), which is not valid Unicode`;
+}
+
+/** Opening brackets in JSON text: an upper bound of its nesting depth. */
+function bracketCount(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 123 || c === 91) count++;
+  }
+  return count;
 }
 
 function fail(reason: string): ParseResult {

@@ -6,6 +6,26 @@
 
 export const TECH_STACK_TRAITS = ["tech_stack", "techStack"];
 
+/** The traits each account field is read from, in order of preference. */
+export const ACCOUNT_FIELD_TRAITS = {
+  name: ["name"],
+  domain: ["domain", "website"],
+  employees: ["employees", "employee_count", "employeeCount"],
+  industry: ["industry"],
+  region: ["region"],
+  plan: ["plan"],
+  seats: ["seats"],
+  mrr: ["mrr"],
+  tech_stack: TECH_STACK_TRAITS,
+} as const satisfies Record<keyof AccountFields, readonly string[]>;
+
+/** The traits each user field is read from, in order of preference. */
+export const USER_FIELD_TRAITS = {
+  email: ["email"],
+  title: ["title", "jobTitle", "job_title"],
+  persona: ["persona", "role"],
+} as const satisfies Record<keyof UserFields, readonly string[]>;
+
 export interface AccountFields {
   name?: string;
   domain?: string;
@@ -23,16 +43,17 @@ export function accountFields(traits: Record<string, unknown>): AccountFields {
   const set = <K extends keyof AccountFields>(key: K, value: AccountFields[K] | undefined) => {
     if (value !== undefined) fields[key] = value;
   };
-  set("name", text(traits.name));
+  const sent = (field: keyof AccountFields) =>
+    ACCOUNT_FIELD_TRAITS[field].map((k) => traits[k]).find((v) => v !== undefined && v !== null);
+  set("name", text(sent("name")));
   set("domain", domainOf(text(traits.domain) ?? text(traits.website)));
-  set("employees", wholeNumber(traits.employees ?? traits.employee_count ?? traits.employeeCount));
-  set("industry", text(traits.industry));
-  set("region", text(traits.region));
-  set("plan", text(traits.plan));
-  set("seats", wholeNumber(traits.seats));
-  set("mrr", number(traits.mrr));
-  const stack = TECH_STACK_TRAITS.map((k) => traits[k]).find((v) => v !== undefined);
-  set("tech_stack", list(stack));
+  set("employees", wholeNumber(sent("employees")));
+  set("industry", text(sent("industry")));
+  set("region", text(sent("region")));
+  set("plan", text(sent("plan")));
+  set("seats", wholeNumber(sent("seats")));
+  set("mrr", number(sent("mrr")));
+  set("tech_stack", list(sent("tech_stack")));
   return fields;
 }
 
@@ -44,10 +65,13 @@ export interface UserFields {
 
 export function userFields(traits: Record<string, unknown>): UserFields {
   const fields: UserFields = {};
-  const email = text(traits.email);
-  const title = text(traits.title) ?? text(traits.jobTitle) ?? text(traits.job_title);
-  const persona = text(traits.persona) ?? text(traits.role);
-  if (email) fields.email = email.toLowerCase();
+  const first = (field: keyof UserFields) =>
+    USER_FIELD_TRAITS[field].map((k) => text(traits[k])).find((v) => v !== undefined);
+  const email = first("email");
+  const title = first("title");
+  const persona = first("persona");
+  // Longer is no address (RFC 5321 allows 254 characters), and the column is indexed.
+  if (email && email.length <= 254) fields.email = email.toLowerCase();
   if (title) fields.title = title;
   if (persona) fields.persona = persona;
   return fields;
@@ -59,7 +83,8 @@ export function domainOf(value: string | undefined): string | undefined {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`;
   try {
     const host = new URL(withScheme).hostname.toLowerCase().replace(/^www\./, "");
-    return host.includes(".") ? host : undefined;
+    // A DNS name has at most 253 characters; the column is indexed.
+    return host.includes(".") && host.length <= 253 ? host : undefined;
   } catch {
     return undefined;
   }

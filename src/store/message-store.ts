@@ -1,5 +1,5 @@
 import type { SegmentMessage } from "../signals/segment-message.ts";
-import { accountFields, TECH_STACK_TRAITS, userFields } from "../signals/traits.ts";
+import { ACCOUNT_FIELD_TRAITS, accountFields, USER_FIELD_TRAITS, userFields } from "../signals/traits.ts";
 import { copyField } from "./copy-text.ts";
 import type { Database, SqlClient } from "./database.ts";
 
@@ -8,6 +8,8 @@ export interface StoreResult {
   accepted: number;
   /** Messages already stored (same messageId), including repeats inside the batch. */
   duplicates: number;
+  /** Messages the database refused, by their index in the batch; the rest of the batch is stored. */
+  rejected: { index: number; reason: string }[];
 }
 
 /**
@@ -22,21 +24,54 @@ export interface StoreResult {
  *    user their anonymousId is aliased to), now or when that user's first group call arrives.
  */
 export function storeMessages(db: Database, messages: readonly SegmentMessage[]): Promise<StoreResult> {
-  if (messages.length === 0) return Promise.resolve({ accepted: 0, duplicates: 0 });
+  if (messages.length === 0) return Promise.resolve({ accepted: 0, duplicates: 0, rejected: [] });
   // Prepared now, written in turn: the next batch is folded while the database writes this one,
   // and writes through one Database never contend with each other.
   const batch = foldBatch(messages);
   const previous = writeQueues.get(db) ?? Promise.resolve();
   const write = previous.then(
-    () => writeBatch(db, batch),
-    () => writeBatch(db, batch),
+    () => writeIsolating(db, messages, batch),
+    () => writeIsolating(db, messages, batch),
   );
   writeQueues.set(db, write);
-  return write.then((accepted) => ({ accepted, duplicates: messages.length - accepted }));
+  return write.then(({ accepted, rejected }) => ({
+    accepted,
+    duplicates: messages.length - accepted - rejected.length,
+    rejected,
+  }));
 }
 
 const writeQueues = new WeakMap<Database, Promise<unknown>>();
 const UNIQUE_VIOLATION = "23505";
+/** SQLSTATE classes of a value the database refuses: data exception, program limit exceeded. */
+const REFUSED_VALUE_CLASSES = ["22", "54"];
+
+/**
+ * Writes a batch; when the database refuses a value in it (a class of error the message
+ * checks should have caught, but one refused value must never cost its neighbours), the batch is
+ * halved until the refused messages stand alone. They are returned by index; the rest is stored.
+ */
+async function writeIsolating(
+  db: Database,
+  messages: readonly SegmentMessage[],
+  batch: Batch = foldBatch(messages),
+  offset = 0,
+): Promise<{ accepted: number; rejected: StoreResult["rejected"] }> {
+  try {
+    return { accepted: await writeBatch(db, batch), rejected: [] };
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code !== "string" || !REFUSED_VALUE_CLASSES.includes(code.slice(0, 2))) throw error;
+    if (messages.length === 1) {
+      const reason = `the database refused the message (SQLSTATE ${code}): ${(error as Error).message}`;
+      return { accepted: 0, rejected: [{ index: offset, reason }] };
+    }
+    const half = Math.ceil(messages.length / 2);
+    const first = await writeIsolating(db, messages.slice(0, half), undefined, offset);
+    const second = await writeIsolating(db, messages.slice(half), undefined, offset + half);
+    return { accepted: first.accepted + second.accepted, rejected: [...first.rejected, ...second.rejected] };
+  }
+}
 
 async function writeBatch(db: Database, batch: Batch, attempt = 1): Promise<number> {
   try {
@@ -58,6 +93,8 @@ async function writeBatch(db: Database, batch: Batch, attempt = 1): Promise<numb
 interface AccountRow {
   id: string;
   traits: Record<string, unknown> | null;
+  /** trait -> ISO time of the message that set it (ISO strings compare in time order). */
+  trait_times: Record<string, string> | null;
   traits_at: string | null;
   [field: string]: unknown;
 }
@@ -65,6 +102,7 @@ interface AccountRow {
 interface UserRow {
   id: string;
   traits: Record<string, unknown> | null;
+  trait_times: Record<string, string> | null;
   traits_at: string | null;
   account_id: string | null;
   account_at: string | null;
@@ -95,26 +133,23 @@ function foldBatch(messages: readonly SegmentMessage[]): Batch {
       const account = accounts.get(m.accountId) ?? {
         id: m.accountId,
         traits: null,
+        trait_times: null,
         traits_at: null,
       };
-      if (m.type === "group") {
-        const traits = objectOrEmpty(m.payload.traits);
-        account.traits = { ...account.traits, ...traits };
-        account.traits_at = at;
-      }
+      if (m.type === "group") mergeTraits(account, objectOrEmpty(m.payload.traits), at);
       accounts.set(m.accountId, account);
     }
     if (m.userId) {
       const user = users.get(m.userId) ?? {
         id: m.userId,
         traits: null,
+        trait_times: null,
         traits_at: null,
         account_id: null,
         account_at: null,
       };
       if (m.type === "identify") {
-        user.traits = { ...user.traits, ...objectOrEmpty(m.payload.traits) };
-        user.traits_at = at;
+        mergeTraits(user, objectOrEmpty(m.payload.traits), at);
       } else if (m.type === "group" && m.accountId) {
         user.account_id = m.accountId;
         user.account_at = at;
@@ -146,6 +181,15 @@ function foldBatch(messages: readonly SegmentMessage[]): Batch {
   };
 }
 
+/** Folds one message's traits into a row (messages come oldest first): each trait takes its newest value. */
+function mergeTraits(row: AccountRow | UserRow, traits: Record<string, unknown>, at: string): void {
+  row.traits = { ...row.traits, ...traits };
+  const times = row.trait_times ?? {};
+  for (const key of Object.keys(traits)) times[key] = at;
+  row.trait_times = times;
+  row.traits_at = at;
+}
+
 function objectOrEmpty(value: unknown): Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value)
     ? (value as Record<string, unknown>)
@@ -153,69 +197,72 @@ function objectOrEmpty(value: unknown): Record<string, unknown> {
 }
 
 /**
- * SET clauses of an upsert that merges newest-wins by the timestamp column `stamp`: a newer
- * message overwrites what it sends, an older one only fills gaps. `incoming` maps a column to
- * the expression of its incoming value when that is not simply `excluded.<column>`.
+ * SET clauses of an upsert that merges traits per trait, newest wins by the time of the message
+ * that sent each one (`trait_times`), whatever order messages arrive in: a trait an older message
+ * sends fills a gap or replaces an older value, never a newer one. A typed column follows the
+ * traits it is read from (`fields`: column -> trait names); `incoming` maps a column to the
+ * expression of its incoming value when that is not simply `excluded.<column>`.
  */
-function newestWins(
+function newestWinsPerTrait(
   table: string,
-  stamp: string,
-  columns: string[],
+  fields: Record<string, readonly string[]>,
   incoming: Record<string, string> = {},
 ): string {
-  const newer = `(excluded.${stamp} IS NOT NULL AND (${table}.${stamp} IS NULL OR excluded.${stamp} >= ${table}.${stamp}))`;
-  const mergedTraits = `CASE WHEN ${newer} THEN ${table}.traits || excluded.traits ELSE excluded.traits || ${table}.traits END`;
-  return columns
-    .map((c) => {
-      const value = incoming[c] ?? `excluded.${c}`;
-      return `${c} = CASE WHEN ${newer} THEN COALESCE(${value}, ${table}.${c}) ELSE COALESCE(${table}.${c}, ${value}) END`;
+  // ISO-8601 UTC strings of one format compare in time order; a trait without a time loses.
+  const timeOf = (row: string, key: string) => `COALESCE(${row}.trait_times->>${key}, '')`;
+  const keysOf = (column: string) =>
+    `SELECT jsonb_object_keys(${table}.${column}) UNION SELECT jsonb_object_keys(excluded.${column})`;
+  const mergedTraits = `(SELECT COALESCE(jsonb_object_agg(k,
+      CASE WHEN excluded.traits ? k AND (NOT ${table}.traits ? k OR ${timeOf("excluded", "k")} >= ${timeOf(table, "k")})
+        THEN excluded.traits->k ELSE ${table}.traits->k END), '{}'::jsonb)
+    FROM (${keysOf("traits")}) AS t(k))`;
+  const mergedTimes = `(SELECT COALESCE(jsonb_object_agg(k, GREATEST(${table}.trait_times->>k, excluded.trait_times->>k)), '{}'::jsonb)
+    FROM (${keysOf("trait_times")}) AS t(k))`;
+  const latest = (row: string, keys: readonly string[]) =>
+    `GREATEST(${keys.map((k) => `${row}.trait_times->>'${k}'`).join(", ")})`;
+  return Object.entries(fields)
+    .map(([column, keys]) => {
+      const value = incoming[column] ?? `excluded.${column}`;
+      const newer = `${latest("excluded", keys)} >= COALESCE(${latest(table, keys)}, '')`;
+      return `${column} = CASE WHEN ${value} IS NOT NULL AND ${newer} THEN ${value} ELSE COALESCE(${table}.${column}, ${value}) END`;
     })
     .concat(
       `traits = ${mergedTraits}`,
-      `${stamp} = GREATEST(${table}.${stamp}, excluded.${stamp})`,
-      `updated_at = CASE WHEN (${mergedTraits}) IS DISTINCT FROM ${table}.traits THEN now() ELSE ${table}.updated_at END`,
+      `trait_times = ${mergedTimes}`,
+      `traits_at = GREATEST(${table}.traits_at, excluded.traits_at)`,
+      `updated_at = CASE WHEN ${mergedTraits} IS DISTINCT FROM ${table}.traits THEN now() ELSE ${table}.updated_at END`,
     )
     .join(",\n      ");
 }
 
-const ACCOUNT_COLUMNS = [
-  "name",
-  "domain",
-  "employees",
-  "industry",
-  "region",
-  "plan",
-  "seats",
-  "mrr",
-  "tech_stack",
-];
+const ACCOUNT_COLUMNS = Object.keys(ACCOUNT_FIELD_TRAITS);
 
 async function upsertAccounts(tx: SqlClient, rows: AccountRow[]): Promise<void> {
   // tech_stack is never NULL in the table, so "not sent" is read from the incoming traits.
   const techStackSent = "CASE WHEN excluded.traits ?| $2::text[] THEN excluded.tech_stack END";
   await tx.query(
-    `INSERT INTO accounts AS a (id, ${ACCOUNT_COLUMNS.join(", ")}, traits, traits_at)
-    SELECT r.id, r.name, r.domain, r.employees, r.industry, r.region, r.plan, r.seats, r.mrr,
-      COALESCE(r.tech_stack, ARRAY[]::text[]), COALESCE(r.traits, '{}'), r.traits_at
+    `INSERT INTO accounts AS a (id, ${ACCOUNT_COLUMNS.join(", ")}, traits, trait_times, traits_at)
+    SELECT r.id, ${ACCOUNT_COLUMNS.map((c) => (c === "tech_stack" ? "COALESCE(r.tech_stack, ARRAY[]::text[])" : `r.${c}`)).join(", ")},
+      COALESCE(r.traits, '{}'), COALESCE(r.trait_times, '{}'), r.traits_at
     FROM jsonb_to_recordset($1::jsonb) AS r(id text, name text, domain text, employees int, industry text,
-      region text, plan text, seats int, mrr numeric, tech_stack text[], traits jsonb, traits_at timestamptz)
+      region text, plan text, seats int, mrr numeric, tech_stack text[], traits jsonb, trait_times jsonb,
+      traits_at timestamptz)
     ON CONFLICT (id) DO UPDATE SET
-      ${newestWins("a", "traits_at", ACCOUNT_COLUMNS, { tech_stack: techStackSent })}
+      ${newestWinsPerTrait("a", ACCOUNT_FIELD_TRAITS, { tech_stack: techStackSent })}
     WHERE excluded.traits_at IS NOT NULL`,
-    [JSON.stringify(rows), TECH_STACK_TRAITS],
+    [JSON.stringify(rows), ACCOUNT_FIELD_TRAITS.tech_stack],
   );
 }
 
-const USER_COLUMNS = ["email", "title", "persona"];
-
 async function upsertUsers(tx: SqlClient, rows: UserRow[]): Promise<void> {
   await tx.query(
-    `INSERT INTO users AS u (id, email, title, persona, account_id, account_at, traits, traits_at)
-    SELECT r.id, r.email, r.title, r.persona, r.account_id, r.account_at, COALESCE(r.traits, '{}'), r.traits_at
+    `INSERT INTO users AS u (id, email, title, persona, account_id, account_at, traits, trait_times, traits_at)
+    SELECT r.id, r.email, r.title, r.persona, r.account_id, r.account_at, COALESCE(r.traits, '{}'),
+      COALESCE(r.trait_times, '{}'), r.traits_at
     FROM jsonb_to_recordset($1::jsonb) AS r(id text, email text, title text, persona text, account_id text,
-      account_at timestamptz, traits jsonb, traits_at timestamptz)
+      account_at timestamptz, traits jsonb, trait_times jsonb, traits_at timestamptz)
     ON CONFLICT (id) DO UPDATE SET
-      ${newestWins("u", "traits_at", USER_COLUMNS)},
+      ${newestWinsPerTrait("u", USER_FIELD_TRAITS)},
       account_id = CASE WHEN excluded.account_at IS NOT NULL AND (u.account_at IS NULL OR excluded.account_at >= u.account_at)
         THEN excluded.account_id ELSE u.account_id END,
       account_at = GREATEST(u.account_at, excluded.account_at)
@@ -294,7 +341,8 @@ function copyData(
 
 /**
  * Gives earlier messages their account once it is known: those of users whose first group call
- * is in this batch, and those of anonymousIds this batch aliased to a user.
+ * is in this batch (and of the anonymousIds aliased to them), and those of anonymousIds this batch
+ * aliased to a user.
  */
 async function resolveAccounts(tx: SqlClient, batch: Batch): Promise<void> {
   if (batch.grouped.length > 0) {
@@ -302,6 +350,14 @@ async function resolveAccounts(tx: SqlClient, batch: Batch): Promise<void> {
       `UPDATE messages m SET account_id = u.account_id
       FROM users u
       WHERE u.id = ANY($1::text[]) AND m.user_id = u.id AND m.account_id IS NULL AND m.type <> 'alias'`,
+      [batch.grouped],
+    );
+    // Anonymous messages of these users, aliased in an earlier batch, before the user had an account.
+    await tx.query(
+      `UPDATE messages m SET account_id = u.account_id
+      FROM identity_links l JOIN users u ON u.id = l.user_id
+      WHERE u.id = ANY($1::text[]) AND m.anonymous_id = l.previous_id AND m.user_id IS NULL
+        AND m.account_id IS NULL AND u.account_id IS NOT NULL`,
       [batch.grouped],
     );
   }
