@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -120,6 +121,49 @@ describe("an invalid config", () => {
     expect(problems("a: 1\na: 2\n")[0]).toMatch(
       /^line 2, column 1: YAML syntax error: Map keys must be unique/,
     );
+  });
+
+  it("reports 20,000 unknown keys, each with its line, in time linear in the keys", () => {
+    const keys = Array.from({ length: 20_000 }, (_, i) => `unknown_key_${i}: ${i}`).join("\n");
+    const found = problems(`${example}\n${keys}\n`);
+    const firstLine = example.split("\n").length + 1;
+    expect(found).toHaveLength(20_000);
+    expect(found[0]).toBe(`unknown_key_0: unknown key (line ${firstLine}, column 16)`);
+    expect(found[19_999]).toBe(`unknown_key_19999: unknown key (line ${firstLine + 19_999}, column 20)`);
+  }, 10_000);
+
+  it("still reports a duplicate key in a long map, once, at the second occurrence", () => {
+    const keys = Array.from({ length: 5_000 }, (_, i) => `  k${i}: 1`).join("\n");
+    const found = problems(`extra:\n${keys}\n  k17: 2\n`);
+    expect(found).toEqual(["line 5002, column 3: YAML syntax error: Map keys must be unique"]);
+  });
+
+  it("refuses a config file over 1 MB, and a string over 2,000 characters, naming the path", () => {
+    const big = `${example}\n${"# padding padding padding padding\n".repeat(32_000)}`;
+    expect(problems(big)).toEqual([
+      `test.yaml: ${Buffer.byteLength(big).toLocaleString("en-US")} bytes, over the 1,048,576-byte (1 MB) limit for a config file`,
+    ]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pqlr-config-"));
+    const file = path.join(dir, "big.yaml");
+    fs.writeFileSync(file, big);
+    const fromFile = checkConfigFile(file);
+    expect(fromFile.ok).toBe(false);
+    if (!fromFile.ok)
+      expect(fromFile.problems).toEqual([
+        expect.stringMatching(/over the 1,048,576-byte \(1 MB\) limit for a config file$/),
+      ]);
+    const long = edit("name: Hireloop", `name: "${"x".repeat(2_001)}"`);
+    expect(problems(long)).toEqual([
+      expect.stringMatching(
+        /^product\.name: a string of 2,001 characters, over the 2,000-character limit \(line \d+, column \d+\)$/,
+      ),
+    ]);
+    const longKey = problems(`${example}\n? ${"k".repeat(2_500)}\n: 1\n`);
+    const keyLine = example.split("\n").length + 1;
+    expect(longKey).toEqual([
+      `(top level): a key of 2,500 characters, over the 2,000-character limit (line ${keyLine + 1}, column 3)`,
+      `${"k".repeat(77)}...: unknown key (line ${keyLine + 1}, column 3)`,
+    ]);
   });
 
   it("refuses a missing file and an empty one", () => {
