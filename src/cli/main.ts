@@ -1,7 +1,8 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { pino } from "pino";
-import { loadSettings, type Settings } from "../config/settings.ts";
+import { loadSettings, SECRET_SETTINGS, type Settings } from "../config/settings.ts";
 import { describeError, UsageError } from "../errors.ts";
+import { redactSecrets } from "../redact.ts";
 import { type Database, openDatabase } from "../store/database.ts";
 import { migrate } from "../store/migrate.ts";
 import { configCheckCommand, configSchemaCommand } from "./commands/config.ts";
@@ -21,7 +22,7 @@ import { outcomesImportCommand } from "./commands/outcomes-import.ts";
 import { scoreCommand } from "./commands/score.ts";
 import { serveCommand } from "./commands/serve.ts";
 import { statusCommand } from "./commands/status.ts";
-import type { CommandOutput } from "./output.ts";
+import { type CommandOutput, printable } from "./output.ts";
 
 export interface CliContext {
   settings: Settings;
@@ -78,6 +79,12 @@ export async function main(
   argv: string[],
   io: { env?: NodeJS.ProcessEnv; stdout?: NodeJS.WriteStream; stderr?: NodeJS.WriteStream } = {},
 ): Promise<number> {
+  const env = io.env ?? process.env;
+  // Whatever a command prints passes through here: no secret, and no control character from
+  // ingested or vendor data in text for people (JSON escapes those itself).
+  const secrets = SECRET_SETTINGS.map((name) => env[name]);
+  const print = (stream: NodeJS.WriteStream, text: string, forPeople: boolean) =>
+    stream.write(redactSecrets(forPeople ? printable(text) : text, secrets));
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   const name = [`${argv[0]} ${argv[1]}`, argv[0]].find((n) => n !== undefined && n in COMMANDS);
@@ -98,7 +105,7 @@ export async function main(
       strict: true,
     });
     json = values.json === true;
-    const settings = loadSettings(io.env ?? process.env);
+    const settings = loadSettings(env);
     const log = pino(
       { level: settings.logLevel, base: undefined },
       pino.destination({ dest: 2, sync: true }),
@@ -120,12 +127,12 @@ export async function main(
       },
     };
     const output = await command.run(ctx, positionals, values as Values);
-    stdout.write(json ? `${JSON.stringify(output.json)}\n` : `${output.text}\n`);
+    print(stdout, json ? `${JSON.stringify(output.json)}\n` : `${output.text}\n`, !json);
     return output.exitCode ?? 0;
   } catch (error) {
-    const message = describeError(error);
-    stderr.write(`error: ${message}\n`);
-    if (json) stdout.write(`${JSON.stringify({ error: { code: errorCode(error), message } })}\n`);
+    const message = redactSecrets(describeError(error), secrets);
+    print(stderr, `error: ${message}\n`, true);
+    if (json) print(stdout, `${JSON.stringify({ error: { code: errorCode(error), message } })}\n`, false);
     return error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
       ? 2
       : 1;

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
 import { UsageError } from "../errors.ts";
+import { redactSecrets } from "../redact.ts";
 
 /**
  * Process settings from the environment (never from the config file, which is reviewed code and
@@ -79,7 +80,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
       const name = String(issue.path[0]);
       const shown = (SECRET_SETTINGS as readonly string[]).includes(name)
         ? "(value hidden: it is a secret)"
-        : JSON.stringify(env[name]);
+        : redactSecrets(JSON.stringify(env[name]) ?? "missing");
       return `${name}: ${issue.message}, got ${shown}`;
     });
     throw new UsageError(`invalid environment:\n  ${problems.join("\n  ")}`, "see .env.example");

@@ -90,6 +90,8 @@ export interface RecordedRequest {
 export interface ScriptAnswer {
   status: number;
   body?: unknown;
+  /** The answer's message repeats the request's Authorization header, as some proxies and gateways do. */
+  echoAuthorization?: boolean;
   headers?: Record<string, string>;
   apply?: boolean;
   hold?: boolean;
@@ -297,7 +299,7 @@ export class FakeHubSpot extends CrmState {
     this.requests.push(record);
     let outcome: Outcome;
     try {
-      outcome = this.answer(record, raw, req.headers["content-type"]);
+      outcome = this.answer(record, raw, req.headers["content-type"], req.headers.authorization);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       outcome = { reply: { status: 500, body: errorBody("INTERNAL_ERROR", `fake-hubspot bug: ${message}`) } };
@@ -307,7 +309,12 @@ export class FakeHubSpot extends CrmState {
     this.write(res, outcome);
   }
 
-  private answer(record: RecordedRequest, raw: string, contentType: string | undefined): Outcome {
+  private answer(
+    record: RecordedRequest,
+    raw: string,
+    contentType: string | undefined,
+    authorization: string | undefined,
+  ): Outcome {
     if (!record.authorized)
       return {
         reply: {
@@ -321,7 +328,7 @@ export class FakeHubSpot extends CrmState {
     const script = this.takeScript(record.method, record.path);
     if (script && !script.answer.apply && !script.answer.hold) {
       record.fault = "scripted";
-      return { reply: this.scripted(script, undefined), script };
+      return { reply: this.scripted(script, undefined, authorization), script };
     }
     const isSearch = record.method === "POST" && record.path.endsWith("/search");
     const limited = this.overBudget(isSearch);
@@ -356,8 +363,11 @@ export class FakeHubSpot extends CrmState {
     return { reply: real };
   }
 
-  private scripted(script: Script, real: Reply | undefined): Reply {
-    const { status, body, headers } = script.answer;
+  private scripted(script: Script, real: Reply | undefined, authorization?: string): Reply {
+    const { status, headers } = script.answer;
+    const body = script.answer.echoAuthorization
+      ? errorBody("VALIDATION_ERROR", `Invalid request. Headers received: Authorization: ${authorization}`)
+      : script.answer.body;
     let fallback: unknown;
     if (status === 429) fallback = TEN_SECONDLY();
     else if (status >= 500) fallback = internalError(status).body;

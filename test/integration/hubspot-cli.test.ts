@@ -108,6 +108,44 @@ describe("pql-router hubspot (CLI)", () => {
     }
   });
 
+  it("never shows the token when HubSpot (or a proxy) repeats it in an error, nor a password in the base URL", async () => {
+    const fake = new FakeHubSpot({ token: TOKEN });
+    const env = { ...store.env, HUBSPOT_BASE_URL: await fake.start(), HUBSPOT_ACCESS_TOKEN: TOKEN };
+    try {
+      expect((await runCli(["hubspot", "setup"], env)).code).toBe(0);
+      fake.script(
+        { method: "POST", path: "/crm/v3/objects/companies/search" },
+        { status: 400, echoAuthorization: true },
+      );
+      const run = await runCli(["hubspot", "sync", "--json"], { ...env, LOG_LEVEL: "debug" });
+      expect(run.code).toBe(1);
+      // The message itself gets through, with the token cut out.
+      expect(run.stderr).toContain("HubSpot answered 400 to a company search by domain: Invalid request.");
+      expect(run.stderr).toContain("Authorization: Bearer ***");
+      expect((run.json as { error: { message: string } }).error.message).toContain("Bearer ***");
+      expect(run.stdout + run.stderr).not.toContain(TOKEN);
+      const cycles = await query<{ errors: unknown }>(
+        "SELECT errors FROM cycle_runs WHERE kind = 'hubspot' ORDER BY id DESC LIMIT 1",
+      );
+      const stored = JSON.stringify(cycles[0]?.errors);
+      expect(stored).toContain("Bearer ***");
+      expect(stored).not.toContain(TOKEN);
+
+      const password = "proxy-pass-4f9a1c";
+      const unreachable = await runCli(["hubspot", "setup", "--json"], {
+        ...env,
+        HUBSPOT_BASE_URL: `http://relay:${password}@127.0.0.1:9/`,
+        HUBSPOT_MAX_RETRIES: "0",
+      });
+      expect(unreachable.code).toBe(1);
+      expect(unreachable.stderr).toContain("http://relay:***@127.0.0.1:9/");
+      expect(unreachable.stdout + unreachable.stderr).not.toContain(password);
+    } finally {
+      await fake.stop();
+      await query("DELETE FROM hubspot_companies");
+    }
+  });
+
   it("never creates a task twice, even when killed between HubSpot's answer and our write", async () => {
     const fake = new FakeHubSpot({ token: TOKEN });
     const env = { ...store.env, HUBSPOT_BASE_URL: await fake.start(), HUBSPOT_ACCESS_TOKEN: TOKEN };

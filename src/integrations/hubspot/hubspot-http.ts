@@ -1,6 +1,7 @@
 import { Client } from "@hubspot/api-client";
 import type { Logger } from "pino";
 import { IntegrationError } from "../../errors.ts";
+import { redactSecrets } from "../../redact.ts";
 import { type Clock, RollingWindow, systemClock } from "./request-budget.ts";
 
 export interface HubSpotRequest {
@@ -47,7 +48,8 @@ export interface HubSpotCallStats {
  * 429s back off (and a daily 429 stops for the day), 5xx and network errors are retried with
  * jittered exponential backoff up to a bound, and any other answer (2xx, 207, 4xx) goes back to
  * the caller, who records per-record results. 401/403 become an error naming the setting.
- * The token goes only into the Authorization header: never into a log line or an error.
+ * The token goes only into the Authorization header: never into a log line or an error, and any
+ * answer that repeats it (or a password in the base URL) is scrubbed before anyone reads it.
  */
 export interface HubSpotHttp {
   send<T = unknown>(request: HubSpotRequest): Promise<HubSpotResponse<T>>;
@@ -86,7 +88,9 @@ export function createHubSpotHttp(options: HubSpotHttpOptions): HubSpotHttp {
   const search = new RollingWindow(limits.searchPerSecond, 1_000, clock);
   const stats: HubSpotCallStats = { calls: 0, retries: 0, rateLimited: 0 };
   let usedToday = options.usedToday ?? 0;
-  const scrub = (text: string) => text.split(accessToken).join("***");
+  // Every answer is scrubbed as it arrives: HubSpot, or a proxy before it, may repeat the request's
+  // Authorization header in a message that then reaches output, logs and the database.
+  const scrub = (text: string) => redactSecrets(text, [accessToken]);
   const backoff = (attempt: number, baseMs: number, capMs: number) =>
     Math.min(capMs, baseMs * 2 ** attempt) * (0.5 + random() / 2);
 
@@ -125,7 +129,8 @@ export function createHubSpotHttp(options: HubSpotHttpOptions): HubSpotHttp {
         );
         status = response.status;
         for (const stamp of answered) stamp();
-        body = parseJson(text);
+        // Data we read back keeps URL-like values as they are; only the token is cut from it.
+        body = parseJson(status < 300 ? text.split(accessToken).join("***") : scrub(text));
         const retryAfter = Number(response.headers.get("retry-after"));
         if (Number.isFinite(retryAfter) && retryAfter > 0) retryAfterMs = retryAfter * 1000;
       } catch (error) {
