@@ -10,6 +10,7 @@ export interface CommandOutput {
 }
 
 // C0 controls but line feed, DEL, C1 controls, and the bidirectional overrides that reorder text.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 /**

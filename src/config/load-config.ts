@@ -93,7 +93,7 @@ function longStrings(data: unknown, where: (path: PathKey[]) => string): string[
     if (typeof value === "string") {
       if (value.length > MAX_CONFIG_STRING) tooLong(path, "a string", value.length);
     } else if (Array.isArray(value)) {
-      value.forEach((v, i) => stack.push({ value: v, path: [...path, i] }));
+      for (const [i, v] of value.entries()) stack.push({ value: v, path: [...path, i] });
     } else if (value !== null && typeof value === "object") {
       for (const [key, v] of Object.entries(value)) {
         if (key.length > MAX_CONFIG_STRING) {

@@ -56,6 +56,7 @@ describe("text for people never carries terminal controls from ingested data", (
     for (const run of [score, explain]) {
       expect(run.stdout).toContain("Evil Corp");
       // No ESC, BEL or bidi override: nothing that a terminal would act on.
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for control characters
       expect(run.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
     }
     expect(explain.stdout).toContain("Technology");
