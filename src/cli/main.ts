@@ -1,10 +1,11 @@
-import { type ParseArgsConfig, parseArgs } from "node:util";
+import { parseArgs } from "node:util";
 import { pino } from "pino";
-import { loadSettings, SECRET_SETTINGS, type Settings } from "../config/settings.ts";
+import { loadSettings, SECRET_SETTINGS } from "../config/settings.ts";
 import { describeError, UsageError } from "../errors.ts";
 import { redactSecrets } from "../redact.ts";
-import { type Database, openDatabase } from "../store/database.ts";
+import { openDatabase } from "../store/database.ts";
 import { migrate } from "../store/migrate.ts";
+import type { CliContext, Command, Values } from "./command.ts";
 import { configCheckCommand, configSchemaCommand } from "./commands/config.ts";
 import { dbMigrateCommand } from "./commands/db-migrate.ts";
 import { demoCommand } from "./commands/demo.ts";
@@ -22,25 +23,7 @@ import { outcomesImportCommand } from "./commands/outcomes-import.ts";
 import { scoreCommand } from "./commands/score.ts";
 import { serveCommand } from "./commands/serve.ts";
 import { statusCommand } from "./commands/status.ts";
-import { type CommandOutput, printable } from "./output.ts";
-
-export interface CliContext {
-  settings: Settings;
-  log: pino.Logger;
-  stdout: NodeJS.WriteStream;
-  stderr: NodeJS.WriteStream;
-  /** Opens the configured database and applies pending migrations. */
-  openDatabase(options?: { migrate?: boolean }): Promise<Database>;
-}
-
-type Values = Record<string, string | boolean | undefined>;
-
-export interface Command {
-  usage: string;
-  summary: string;
-  options?: ParseArgsConfig["options"];
-  run(ctx: CliContext, positionals: string[], values: Values): Promise<CommandOutput>;
-}
+import { printable } from "./output.ts";
 
 const COMMANDS: Record<string, Command> = {
   "config check": configCheckCommand,
@@ -142,17 +125,4 @@ export async function main(
 function errorCode(error: unknown): string {
   const code = (error as { code?: unknown }).code;
   return typeof code === "string" ? code : "internal";
-}
-
-/** Reads a whole-number option, naming it and its value when it is not one. */
-export function intOption(values: Values, name: string, fallback?: number, min = 0): number {
-  const raw = values[name];
-  if (raw === undefined || raw === true || raw === false) {
-    if (fallback === undefined) throw new UsageError(`--${name} is required`);
-    return fallback;
-  }
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min)
-    throw new UsageError(`--${name}: expected a whole number >= ${min}, got ${JSON.stringify(raw)}`);
-  return n;
 }

@@ -63,6 +63,10 @@ export function createTrackingApi(options: TrackingApiOptions): http.Server {
     },
     (req, res) => {
       handle(req, res).catch((error: unknown) => {
+        if (error instanceof ClientGone) {
+          options.log.debug({ path: req.url }, error.message);
+          return;
+        }
         options.log.error({ err: error }, "ingest failed");
         if (!res.headersSent)
           send(res, 500, { success: false, error: "could not store the messages; retry later" });
@@ -200,8 +204,19 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | nu
       chunks.push(chunk);
     });
     req.on("end", () => resolve(size > limit ? null : Buffer.concat(chunks)));
-    req.on("error", reject);
+    req.on("error", () => reject(new ClientGone()));
+    // A client that goes away (or is timed out) mid-body: nothing to answer, nothing stored.
+    req.on("close", () => {
+      if (!req.complete) reject(new ClientGone());
+    });
   });
+}
+
+/** The client left before its request was complete. */
+class ClientGone extends Error {
+  constructor() {
+    super("the client closed the connection before sending the whole request");
+  }
 }
 
 function authorised(header: string | undefined, bodyKey: unknown, expected: Buffer): boolean {

@@ -55,12 +55,14 @@ for (const engine of ENGINES) {
       let store: TestStore;
       let server: http.Server;
       let port: number;
+      /** What the server logged: hostile input is the client's problem, never an internal error. */
+      const logged: { level: number; msg: string }[] = [];
       beforeAll(async () => {
         store = await createTestStore(engine.name);
         server = createTrackingApi({
           writeKey: WRITE_KEY,
           store: (messages) => storeMessages(store.db, messages),
-          log: pino({ level: "silent" }),
+          log: pino({ level: "debug" }, { write: (line: string) => logged.push(JSON.parse(line)) }),
           // Short limits so that the test sees them act; the defaults are checked below.
           timeouts: { headersTimeout: 400, requestTimeout: 800, keepAliveTimeout: 300, checkIntervalMs: 50 },
         });
@@ -294,8 +296,21 @@ for (const engine of ENGINES) {
         expect(user).toMatchObject({ email: null, title: "CTO" });
       });
 
-      it("still answers /healthz after all of it", async () => {
+      it("forgets a client that leaves mid-body: nothing stored, nothing logged as an error", async () => {
+        const socket = net.connect(port, "127.0.0.1");
+        await once(socket, "connect");
+        socket.write(
+          `POST /v1/track HTTP/1.1\r\nHost: x\r\nAuthorization: ${AUTH}\r\nContent-Length: 500\r\n\r\n{"us`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        socket.destroy();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(logged.filter((l) => l.msg.startsWith("the client closed the connection"))).not.toEqual([]);
+      });
+
+      it("still answers /healthz after all of it, having logged no internal error", async () => {
         expect(await healthy()).toBe(200);
+        expect(logged.filter((l) => l.level >= 50)).toEqual([]);
       });
     },
   );

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { checkConfigFile, configJsonSchema } from "../../config/load-config.ts";
-import type { Command } from "../main.ts";
+import type { Command } from "../command.ts";
 
 export const configCheckCommand: Command = {
   usage: "config check [file]",

@@ -1,5 +1,5 @@
 import { migrate } from "../../store/migrate.ts";
-import type { Command } from "../main.ts";
+import type { Command } from "../command.ts";
 
 export const dbMigrateCommand: Command = {
   usage: "db migrate",

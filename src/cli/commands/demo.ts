@@ -7,7 +7,7 @@ import { readOutcomesCsv } from "../../signals/outcomes-csv.ts";
 import { storeOutcomes } from "../../store/outcome-store.ts";
 import { rankedAccounts } from "../../store/score-store.ts";
 import { readStatus } from "../../store/status.ts";
-import { type Command, intOption } from "../main.ts";
+import { type Command, intOption } from "../command.ts";
 import { formatNumber } from "../output.ts";
 import { importInto, renderImport } from "./import.ts";
 import { scorePass } from "./score.ts";

@@ -1,8 +1,8 @@
 import { evaluate } from "../../signals/evaluate.ts";
 import { LATEST_SNAPSHOT } from "../../store/score-store.ts";
-import type { Command } from "../main.ts";
+import type { Command } from "../command.ts";
+import { atOption } from "../command.ts";
 import { keyValues, table } from "../output.ts";
-import { atOption } from "./score.ts";
 
 export const evaluateCommand: Command = {
   usage: "evaluate [--at DATE]",

@@ -4,9 +4,9 @@ import { personaMatcher } from "../../signals/persona.ts";
 import { formatHours, scoreAccount } from "../../signals/score-account.ts";
 import { readAccountFeatures } from "../../store/account-features-query.ts";
 import { personaKeys } from "../../store/persona-store.ts";
-import type { Command } from "../main.ts";
+import type { Command } from "../command.ts";
+import { atOption } from "../command.ts";
 import { keyValues, table } from "../output.ts";
-import { atOption } from "./score.ts";
 
 export const explainCommand: Command = {
   usage: "explain <account id or domain> [--at DATE]",

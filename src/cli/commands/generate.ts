@@ -2,7 +2,7 @@ import path from "node:path";
 import { UsageError } from "../../errors.ts";
 import { generateWorld } from "../../sample/generate-world.ts";
 import { parseTimestamp } from "../../signals/segment-message.ts";
-import { type Command, intOption } from "../main.ts";
+import { type Command, intOption } from "../command.ts";
 import { formatNumber, keyValues } from "../output.ts";
 import { createProgress } from "../progress.ts";
 

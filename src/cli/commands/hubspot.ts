@@ -5,7 +5,7 @@ import { syncOutcomes } from "../../integrations/hubspot/outcome-sync.ts";
 import { setupProperties } from "../../integrations/hubspot/properties.ts";
 import { connectHubSpot, previewHubSpot, syncHubSpot } from "../../integrations/hubspot/sync-hubspot.ts";
 import type { Database } from "../../store/database.ts";
-import type { CliContext, Command } from "../main.ts";
+import type { CliContext, Command } from "../command.ts";
 import { formatNumber, keyValues, table } from "../output.ts";
 
 /** Runs `work` with a HubSpot client (token required), recording the calls it made against today's budget. */

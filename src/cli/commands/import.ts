@@ -4,7 +4,7 @@ import { UsageError } from "../../errors.ts";
 import { type ImportSummary, importFile } from "../../signals/import-file.ts";
 import type { Database } from "../../store/database.ts";
 import { storeMessages } from "../../store/message-store.ts";
-import type { CliContext, Command } from "../main.ts";
+import type { CliContext, Command } from "../command.ts";
 import { formatNumber, table } from "../output.ts";
 import { createProgress } from "../progress.ts";
 

@@ -2,7 +2,7 @@ import path from "node:path";
 import { UsageError } from "../../errors.ts";
 import { readOutcomesCsv } from "../../signals/outcomes-csv.ts";
 import { storeOutcomes } from "../../store/outcome-store.ts";
-import type { Command } from "../main.ts";
+import type { Command } from "../command.ts";
 import { table } from "../output.ts";
 
 export const outcomesImportCommand: Command = {

@@ -1,9 +1,7 @@
 import { loadConfig } from "../../config/load-config.ts";
-import { UsageError } from "../../errors.ts";
 import { runScorePass, type ScorePassResult } from "../../signals/run-score-pass.ts";
-import { parseTimestamp } from "../../signals/segment-message.ts";
 import { type RankedAccount, rankedAccounts } from "../../store/score-store.ts";
-import { type CliContext, type Command, intOption } from "../main.ts";
+import { atOption, type CliContext, type Command, intOption } from "../command.ts";
 import { formatNumber, table } from "../output.ts";
 import { createProgress } from "../progress.ts";
 
@@ -42,16 +40,6 @@ export async function scorePass(
   } finally {
     progress.stop();
   }
-}
-
-export function atOption(value: unknown): Date {
-  if (value === undefined) return new Date();
-  const at = typeof value === "string" ? parseTimestamp(value) : null;
-  if (!at)
-    throw new UsageError(
-      `--at: expected an ISO-8601 date such as 2026-11-01 or 2026-11-01T12:00:00Z, got ${JSON.stringify(value)}`,
-    );
-  return at;
 }
 
 export function renderRanking(shown: RankedAccount[], s: ScorePassResult): string {

@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { UsageError } from "../../errors.ts";
 import { createTrackingApi } from "../../signals/tracking-api.ts";
 import { storeMessages } from "../../store/message-store.ts";
-import { type Command, intOption } from "../main.ts";
+import { type Command, intOption } from "../command.ts";
 
 export const serveCommand: Command = {
   usage: "serve [--port N]",

@@ -1,5 +1,5 @@
 import { readStatus } from "../../store/status.ts";
-import type { Command } from "../main.ts";
+import type { Command } from "../command.ts";
 import { formatNumber, keyValues } from "../output.ts";
 
 export const statusCommand: Command = {
