@@ -1,6 +1,7 @@
 import type { LoadedConfig } from "../config/load-config.ts";
 import { routeNewlyHot } from "../routing/route-newly-hot.ts";
 import { readAccountFeatures } from "../store/account-features-query.ts";
+import { finishCycleRun, startCycleRun } from "../store/cycle-store.ts";
 import type { Database } from "../store/database.ts";
 import { withJobLock } from "../store/job-lock.ts";
 import { attributeMessages } from "../store/message-store.ts";
@@ -68,7 +69,7 @@ export async function runScorePass(options: ScorePassOptions): Promise<ScorePass
 async function scorePassLocked(options: ScorePassOptions): Promise<ScorePassResult> {
   const { db, config, now } = options;
   const started = new Date();
-  const run = await db.prisma.cycleRun.create({ data: { kind: "score", startedAt: started } });
+  const runId = await startCycleRun(db, "score", started);
   try {
     const last = await lastScorePass(db);
     const incremental =
@@ -148,9 +149,9 @@ async function scorePassLocked(options: ScorePassOptions): Promise<ScorePassResu
           await writeSnapshots(tx, snapshots, {
             asOf: now,
             configVersion: config.version,
-            cycleRunId: run.id,
+            cycleRunId: runId,
           });
-          await recordRoutingDecisions(tx, decisions, { decidedAt: now, cycleRunId: run.id });
+          await recordRoutingDecisions(tx, decisions, { decidedAt: now, cycleRunId: runId });
         }),
       );
       for (const { score } of snapshots) {
@@ -193,15 +194,17 @@ async function scorePassLocked(options: ScorePassOptions): Promise<ScorePassResu
       durationMs: Date.now() - started.getTime(),
       phases,
     };
-    await db.prisma.cycleRun.update({
-      where: { id: run.id },
-      data: { status: "ok", endedAt: new Date(), stats: { ...result, changes: summarise(changes) } },
+    await finishCycleRun(db, runId, {
+      status: "ok",
+      endedAt: new Date(),
+      stats: { ...result, changes: summarise(changes) },
     });
     return result;
   } catch (error) {
-    await db.prisma.cycleRun.update({
-      where: { id: run.id },
-      data: { status: "failed", endedAt: new Date(), errors: [{ message: (error as Error).message }] },
+    await finishCycleRun(db, runId, {
+      status: "failed",
+      endedAt: new Date(),
+      errors: [{ message: (error as Error).message }],
     });
     throw error;
   }

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { PqlConfig } from "../../config/schema.ts";
 import { IntegrationError } from "../../errors.ts";
+import { finishCycleRun, startCycleRun } from "../../store/cycle-store.ts";
 import type { Database } from "../../store/database.ts";
 import {
   addUsage,
@@ -81,7 +82,7 @@ async function syncLocked(options: HubSpotSyncOptions): Promise<HubSpotSyncResul
   const { db, http, config, now } = options;
   const started = Date.now();
   const statsBefore = { ...http.stats };
-  const run = await db.prisma.cycleRun.create({ data: { kind: "hubspot", startedAt: new Date() } });
+  const runId = await startCycleRun(db, "hubspot", new Date(started));
   const result: HubSpotSyncResult = {
     companiesMatched: 0,
     companiesCreated: 0,
@@ -122,13 +123,13 @@ async function syncLocked(options: HubSpotSyncOptions): Promise<HubSpotSyncResul
       error.code === "hubspot_auth" ||
       error.code === "hubspot_rejected"
     ) {
-      await finish(db, run.id, result, http, statsBefore, started, error);
+      await finish(db, runId, result, http, statsBefore, started, error);
       throw error;
     }
     result.stoppedBy = error.message;
     options.log?.warn({ err: error.message }, "HubSpot sync stopped early; pending writes stay queued");
   }
-  await finish(db, run.id, result, http, statsBefore, started);
+  await finish(db, runId, result, http, statsBefore, started);
   return result;
 }
 
@@ -147,18 +148,15 @@ async function finish(
   result.rateLimited = http.stats.rateLimited - before.rateLimited;
   result.failed = result.failures.length;
   result.durationMs = Date.now() - started;
-  await db.prisma.cycleRun.update({
-    where: { id: runId },
-    data: {
-      status: error ? "failed" : result.stoppedBy ? "partial" : "ok",
-      endedAt: new Date(),
-      stats: { ...result, failures: result.failures.slice(0, 100) },
-      errors: error
-        ? [{ message: (error as Error).message }]
-        : result.stoppedBy
-          ? [{ message: result.stoppedBy }]
-          : [],
-    },
+  await finishCycleRun(db, runId, {
+    status: error ? "failed" : result.stoppedBy ? "partial" : "ok",
+    endedAt: new Date(),
+    stats: { ...result, failures: result.failures.slice(0, 100) },
+    errors: error
+      ? [{ message: (error as Error).message }]
+      : result.stoppedBy
+        ? [{ message: result.stoppedBy }]
+        : [],
   });
 }
 
