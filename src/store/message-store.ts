@@ -1,6 +1,7 @@
+import { type Clock, systemClock } from "../clock.ts";
 import type { SegmentMessage } from "../signals/segment-message.ts";
 import { ACCOUNT_FIELD_TRAITS, accountFields, USER_FIELD_TRAITS, userFields } from "../signals/traits.ts";
-import { copyField } from "./copy-text.ts";
+import { copyField } from "./copy-field.ts";
 import type { Database, SqlClient } from "./database.ts";
 
 export interface StoreResult {
@@ -23,15 +24,19 @@ export interface StoreResult {
  *  - track/page/screen calls without context.groupId get the account of their user (or of the
  *    user their anonymousId is aliased to), now or when that user's first group call arrives.
  */
-export function storeMessages(db: Database, messages: readonly SegmentMessage[]): Promise<StoreResult> {
+export function storeMessages(
+  db: Database,
+  messages: readonly SegmentMessage[],
+  clock: Clock = systemClock,
+): Promise<StoreResult> {
   if (messages.length === 0) return Promise.resolve({ accepted: 0, duplicates: 0, rejected: [] });
   // Prepared now, written in turn: the next batch is folded while the database writes this one,
   // and writes through one Database never contend with each other.
   const batch = foldBatch(messages);
   const previous = writeQueues.get(db) ?? Promise.resolve();
   const write = previous.then(
-    () => writeIsolating(db, messages, batch),
-    () => writeIsolating(db, messages, batch),
+    () => writeIsolating(db, clock, messages, batch),
+    () => writeIsolating(db, clock, messages, batch),
   );
   writeQueues.set(db, write);
   return write.then(({ accepted, rejected }) => ({
@@ -53,12 +58,13 @@ const REFUSED_VALUE_CLASSES = ["22", "54"];
  */
 async function writeIsolating(
   db: Database,
+  clock: Clock,
   messages: readonly SegmentMessage[],
   batch: Batch = foldBatch(messages),
   offset = 0,
 ): Promise<{ accepted: number; rejected: StoreResult["rejected"] }> {
   try {
-    return { accepted: await writeBatch(db, batch), rejected: [] };
+    return { accepted: await writeBatch(db, clock, batch), rejected: [] };
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (typeof code !== "string" || !REFUSED_VALUE_CLASSES.includes(code.slice(0, 2))) throw error;
@@ -67,25 +73,25 @@ async function writeIsolating(
       return { accepted: 0, rejected: [{ index: offset, reason }] };
     }
     const half = Math.ceil(messages.length / 2);
-    const first = await writeIsolating(db, messages.slice(0, half), undefined, offset);
-    const second = await writeIsolating(db, messages.slice(half), undefined, offset + half);
+    const first = await writeIsolating(db, clock, messages.slice(0, half), undefined, offset);
+    const second = await writeIsolating(db, clock, messages.slice(half), undefined, offset + half);
     return { accepted: first.accepted + second.accepted, rejected: [...first.rejected, ...second.rejected] };
   }
 }
 
-async function writeBatch(db: Database, batch: Batch, attempt = 1): Promise<number> {
+async function writeBatch(db: Database, clock: Clock, batch: Batch, attempt = 1): Promise<number> {
   try {
     return await db.transaction(async (tx) => {
       if (batch.accounts.length > 0) await upsertAccounts(tx, batch.accounts);
       if (batch.users.length > 0) await upsertUsers(tx, batch.users);
       if (batch.links.length > 0) await upsertLinks(tx, batch.links);
-      const inserted = await insertMessages(tx, batch.messages);
+      const inserted = await insertMessages(tx, batch.messages, new Date(clock.now()));
       await resolveAccounts(tx, batch);
       return inserted;
     });
   } catch (error) {
     if ((error as { code?: string }).code === UNIQUE_VIOLATION && attempt < 5)
-      return writeBatch(db, batch, attempt + 1);
+      return writeBatch(db, clock, batch, attempt + 1);
     throw error;
   }
 }
@@ -287,7 +293,7 @@ async function upsertLinks(tx: SqlClient, rows: Batch["links"]): Promise<void> {
  * user's (or, for an anonymous one, their aliased user's) account, read after this batch's users
  * were upserted.
  */
-async function insertMessages(tx: SqlClient, messages: SegmentMessage[]): Promise<number> {
+async function insertMessages(tx: SqlClient, messages: SegmentMessage[], receivedAt: Date): Promise<number> {
   const { rows: known } = await tx.query<{ message_id: string }>(
     "SELECT message_id FROM messages WHERE message_id = ANY($1::text[])",
     [messages.map((m) => m.messageId)],
@@ -298,7 +304,7 @@ async function insertMessages(tx: SqlClient, messages: SegmentMessage[]): Promis
   const accounts = await accountsOfUsers(tx, fresh);
   await tx.copyText(
     "messages (message_id, type, user_id, anonymous_id, account_id, event, path, timestamp, received_at, payload)",
-    copyData(fresh, accounts, new Date().toISOString()),
+    copyData(fresh, accounts, receivedAt.toISOString()),
   );
   return fresh.length;
 }

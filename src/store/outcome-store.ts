@@ -1,4 +1,5 @@
 import type { Database } from "./database.ts";
+import { LATEST_SNAPSHOT } from "./score-store.ts";
 
 export interface OutcomeRow {
   accountId: string;
@@ -37,4 +38,31 @@ export async function storeOutcomes(db: Database, rows: OutcomeRow[], source: st
     );
     return rowCount;
   });
+}
+
+/** Each account with a known outcome: its latest score and tier as of `asOf`, and whether it converted. */
+export async function scoredOutcomes(
+  db: Database,
+  asOf: Date,
+): Promise<{ score: number; tier: string; converted: boolean }[]> {
+  const { rows } = await db.sql.query<{ score: number; tier: string; converted: boolean }>(
+    `SELECT l.score, l.tier, o.converted FROM accounts a ${LATEST_SNAPSHOT} JOIN outcomes o ON o.account_id = a.id`,
+    [asOf.toISOString()],
+  );
+  return rows;
+}
+
+/**
+ * Every account matched to a HubSpot company, with `converted` as recorded by another source
+ * than HubSpot (null when none), so a HubSpot read never overwrites a known conversion.
+ */
+export async function matchedCompanyOutcomes(
+  db: Database,
+): Promise<{ account_id: string; company_id: string; converted: boolean | null }[]> {
+  const { rows } = await db.sql.query<{ account_id: string; company_id: string; converted: boolean | null }>(
+    `SELECT h.account_id, h.company_id, o.converted FROM hubspot_companies h
+    LEFT JOIN outcomes o ON o.account_id = h.account_id AND o.source <> 'hubspot'
+    WHERE h.company_id IS NOT NULL`,
+  );
+  return rows;
 }

@@ -1,6 +1,6 @@
 import type { AccountFeatures } from "../signals/account-features.ts";
 import type { AccountScore } from "../signals/score-account.ts";
-import { copyField } from "./copy-text.ts";
+import { copyField } from "./copy-field.ts";
 import type { Database, SqlClient } from "./database.ts";
 
 export interface LastPass {
@@ -217,5 +217,34 @@ export async function rankedAccounts(db: Database, asOf: Date, limit?: number): 
     icp: r.icp,
     reasons: r.reasons,
     asOf: new Date(r.as_of).toISOString(),
+  }));
+}
+
+/** An account by its id, or else by its domain (case-insensitive); undefined when none. */
+export async function findAccountId(db: Database, key: string): Promise<string | undefined> {
+  const { rows } = await db.sql.query<{ id: string }>(
+    "SELECT id FROM accounts WHERE id = $1 OR lower(domain) = lower($1) ORDER BY (id = $1) DESC, id LIMIT 1",
+    [key],
+  );
+  return rows[0]?.id;
+}
+
+/** An account's latest snapshots up to `asOf`, newest first. */
+export async function scoreHistory(
+  db: Database,
+  accountId: string,
+  asOf: Date,
+  limit: number,
+): Promise<{ asOf: Date; score: number; tier: string; configVersion: string }[]> {
+  const { rows } = await db.sql.query<{ as_of: Date; score: number; tier: string; config_version: string }>(
+    `SELECT as_of, score, tier, config_version FROM score_snapshots WHERE account_id = $1 AND as_of <= $2
+    ORDER BY as_of DESC, id DESC LIMIT $3`,
+    [accountId, asOf.toISOString(), limit],
+  );
+  return rows.map((r) => ({
+    asOf: new Date(r.as_of),
+    score: r.score,
+    tier: r.tier,
+    configVersion: r.config_version,
   }));
 }

@@ -1,5 +1,5 @@
 import { evaluate } from "../../signals/evaluate.ts";
-import { LATEST_SNAPSHOT } from "../../store/score-store.ts";
+import { scoredOutcomes } from "../../store/outcome-store.ts";
 import type { Command } from "../command.ts";
 import { atOption } from "../command.ts";
 import { keyValues, table } from "../output.ts";
@@ -12,11 +12,7 @@ export const evaluateCommand: Command = {
     const asOf = atOption(values.at);
     const db = await ctx.openDatabase();
     try {
-      const { rows } = await db.sql.query<{ score: number; tier: string; converted: boolean }>(
-        `SELECT l.score, l.tier, o.converted FROM accounts a ${LATEST_SNAPSHOT} JOIN outcomes o ON o.account_id = a.id`,
-        [asOf.toISOString()],
-      );
-      const result = evaluate(rows);
+      const result = evaluate(await scoredOutcomes(db, asOf));
       const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
       const text =
         result.accounts === 0

@@ -4,6 +4,7 @@ import { personaMatcher } from "../../signals/persona.ts";
 import { formatHours, scoreAccount } from "../../signals/score-account.ts";
 import { readAccountFeatures } from "../../store/account-features-query.ts";
 import { personaKeys } from "../../store/persona-store.ts";
+import { findAccountId, scoreHistory } from "../../store/score-store.ts";
 import type { Command } from "../command.ts";
 import { atOption } from "../command.ts";
 import { keyValues, table } from "../output.ts";
@@ -19,11 +20,7 @@ export const explainCommand: Command = {
     const config = loadConfig(ctx.settings.configPath);
     const db = await ctx.openDatabase();
     try {
-      const { rows } = await db.sql.query<{ id: string }>(
-        "SELECT id FROM accounts WHERE id = $1 OR lower(domain) = lower($1) ORDER BY (id = $1) DESC, id LIMIT 1",
-        [key],
-      );
-      const accountId = rows[0]?.id;
+      const accountId = await findAccountId(db, key);
       if (!accountId)
         throw new UsageError(
           `no account with id or domain ${JSON.stringify(key)}`,
@@ -33,27 +30,13 @@ export const explainCommand: Command = {
       const [features] = await readAccountFeatures(db, config.config, now, [accountId], personas);
       if (!features) throw new UsageError(`no account with id ${JSON.stringify(accountId)}`);
       const result = scoreAccount(features, config.config, now);
-      const { rows: history } = await db.sql.query<{
-        as_of: Date;
-        score: number;
-        tier: string;
-        config_version: string;
-      }>(
-        `SELECT as_of, score, tier, config_version FROM score_snapshots WHERE account_id = $1 AND as_of <= $2
-        ORDER BY as_of DESC, id DESC LIMIT 5`,
-        [accountId, now.toISOString()],
-      );
+      const history = await scoreHistory(db, accountId, now, 5);
       const { hot, warm } = config.config.tiers;
       const thresholds = [
         { tier: "hot", at: hot, distance: Math.round((result.score - hot) * 100) / 100 },
         { tier: "warm", at: warm, distance: Math.round((result.score - warm) * 100) / 100 },
       ];
-      const trend = history.map((h) => ({
-        asOf: new Date(h.as_of).toISOString(),
-        score: h.score,
-        tier: h.tier,
-        configVersion: h.config_version,
-      }));
+      const trend = history.map((h) => ({ ...h, asOf: h.asOf.toISOString() }));
       const json = {
         accountId,
         name: features.name,

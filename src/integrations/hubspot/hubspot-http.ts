@@ -1,8 +1,9 @@
 import { Client } from "@hubspot/api-client";
 import type { Logger } from "pino";
+import { type Clock, systemClock } from "../../clock.ts";
 import { IntegrationError } from "../../errors.ts";
 import { redactSecrets } from "../../redact.ts";
-import { type Clock, RollingWindow, systemClock } from "./request-budget.ts";
+import { RollingWindow } from "./rolling-window.ts";
 
 export interface HubSpotRequest {
   method: "GET" | "POST" | "PATCH";

@@ -1,6 +1,6 @@
 import type { HubSpotConfig } from "../../config/schema.ts";
 import type { Database } from "../../store/database.ts";
-import { type OutcomeRow, storeOutcomes } from "../../store/outcome-store.ts";
+import { matchedCompanyOutcomes, type OutcomeRow, storeOutcomes } from "../../store/outcome-store.ts";
 import { BATCH_SIZE, type CrmObject } from "./batch-write.ts";
 import { type HubSpotHttp, rejectedAnswer } from "./hubspot-http.ts";
 
@@ -23,11 +23,7 @@ export async function syncOutcomes(
   http: HubSpotHttp,
   config: HubSpotConfig,
 ): Promise<OutcomeResult> {
-  const { rows } = await db.sql.query<{ account_id: string; company_id: string; converted: boolean | null }>(
-    `SELECT h.account_id, h.company_id, o.converted FROM hubspot_companies h
-    LEFT JOIN outcomes o ON o.account_id = h.account_id AND o.source <> 'hubspot'
-    WHERE h.company_id IS NOT NULL`,
-  );
+  const rows = await matchedCompanyOutcomes(db);
   const accountOf = new Map(rows.map((r) => [r.company_id, r.account_id]));
   const won =
     config.outcomes.from === "deals"

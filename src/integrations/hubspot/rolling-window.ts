@@ -1,21 +1,13 @@
+import { type Clock, systemClock } from "../../clock.ts";
+
 /**
  * A rolling-window request budget: at most `limit` requests in any `windowMs`. Every HubSpot
  * call takes a slot before it is sent and stamps it again when its answer arrives, so our
  * window never runs ahead of HubSpot's (which counts a request when it receives it, somewhere
  * between the two): the process never exceeds the app's burst limit on its own. A 429 (another
- * process sharing the token) pauses every caller. The clock and sleep are parameters so tests
- * run without waiting.
+ * process sharing the token) pauses every caller. The clock is a parameter so tests run without
+ * waiting.
  */
-export interface Clock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-
 export class RollingWindow {
   /** When each request of the current window was sent, or answered once it was. */
   private readonly slots: { at: number }[] = [];

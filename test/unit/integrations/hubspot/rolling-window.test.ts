@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type Clock, RollingWindow } from "../../../../src/integrations/hubspot/request-budget.ts";
+import type { Clock } from "../../../../src/clock.ts";
+import { RollingWindow } from "../../../../src/integrations/hubspot/rolling-window.ts";
 
 /** A clock that only moves when someone sleeps. */
 function fakeClock(): Clock & { slept: number[] } {
