@@ -18,22 +18,23 @@
  * Prints a table, then one JSON line. Figures, never pass/fail.
  */
 import path from "node:path";
+import { syncHubSpot } from "../src/app/jobs/hubspot-sync.ts";
 import { table } from "../src/cli/output.ts";
 import { loadConfig } from "../src/config/load-config.ts";
 import { createHubSpotHttp } from "../src/integrations/hubspot/hubspot-http.ts";
-import { setupProperties } from "../src/integrations/hubspot/properties.ts";
-import { syncHubSpot } from "../src/integrations/hubspot/sync-hubspot.ts";
+import { setupProperties } from "../src/integrations/hubspot/property-setup.ts";
 import { openDatabase } from "../src/store/database.ts";
 import { migrate } from "../src/store/migrate.ts";
 import { ROOT } from "../test/helpers/cli.ts";
 import { FakeHubSpot } from "../test/helpers/fake-hubspot.ts";
+import { jobContext } from "../test/helpers/runtime.ts";
 import { fresh, round } from "./common.ts";
 
 const COMPANIES = Number(process.env.BENCH_HUBSPOT_COMPANIES ?? 10_000);
 const ROUNDS = Number(process.env.BENCH_HUBSPOT_ROUNDS ?? 3);
 const BUDGET = 100;
 const TOKEN = "pat-bench-token";
-const config = loadConfig(path.join(ROOT, "pql-router.config.yaml")).config;
+const config = loadConfig(path.join(ROOT, "pql-router.config.yaml"));
 const T0 = new Date("2026-11-01T00:00:00Z");
 
 async function scenario(name: string, faults: { rate429: number; rate5xx: number } | undefined) {
@@ -101,11 +102,11 @@ async function scenario(name: string, faults: { rate429: number; rate5xx: number
       changeMs += performance.now() - changing;
       const from = fake.requests.length;
       const syncStarted = performance.now();
-      let result = await syncHubSpot({ db, http, config, now: asOf });
+      let result = await syncHubSpot(jobContext(db, config, asOf), http);
       // A sync stopped by a fault storm leaves the rest queued: the next cycle sends it.
       const cycles = [result];
       while (result.stoppedBy && cycles.length < 5) {
-        result = await syncHubSpot({ db, http, config, now: asOf });
+        result = await syncHubSpot(jobContext(db, config, asOf), http);
         cycles.push(result);
       }
       const accepted = fake.requests

@@ -14,9 +14,10 @@
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
+import { importFile } from "../src/app/jobs/import-file.ts";
 import { table } from "../src/cli/output.ts";
+import { systemClock } from "../src/clock.ts";
 import { loadConfig } from "../src/config/load-config.ts";
-import { importFile } from "../src/signals/import-file.ts";
 import { personaMatcher } from "../src/signals/persona.ts";
 import { parseSegmentMessage, type SegmentMessage } from "../src/signals/segment-message.ts";
 import { FEATURES_SQL, signalSpecs } from "../src/store/account-features-query.ts";
@@ -119,7 +120,7 @@ async function scale(name: string, engine: Engine, accounts: number, incremental
     process.stderr.write(`${name}: importing ${messages} messages into ${engine}...\n`);
     const opened = await openDatabase(db.settings);
     await migrate(opened);
-    await importFile(file, { store: (m) => storeMessages(opened, m) });
+    await importFile({ db: opened, clock: systemClock }, file);
     // Settle the bulk load before timing anything: fresh statistics, no autovacuum or checkpoint
     // of 10M new rows running under the timed passes.
     await opened.sql.exec("VACUUM ANALYZE");

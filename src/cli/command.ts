@@ -1,9 +1,9 @@
 import type { ParseArgsConfig } from "node:util";
 import type { pino } from "pino";
+import type { Runtime } from "../app/runtime.ts";
 import type { Settings } from "../config/settings.ts";
 import { UsageError } from "../errors.ts";
 import { parseTimestamp } from "../signals/segment-message.ts";
-import type { Database } from "../store/database.ts";
 import type { CommandOutput } from "./output.ts";
 
 /** What a command is and what it is given: the CLI's one shared vocabulary (main and every command import it). */
@@ -12,8 +12,11 @@ export interface CliContext {
   log: pino.Logger;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
-  /** Opens the configured database and applies pending migrations. */
-  openDatabase(options?: { migrate?: boolean }): Promise<Database>;
+  /**
+   * The process's runtime (database opened and migrated, config read on first use), created on
+   * the first call and closed by `main` once the command is done. `migrate: false` for `db migrate`.
+   */
+  runtime(options?: { migrate?: boolean }): Promise<Runtime>;
 }
 
 export type Values = Record<string, string | boolean | undefined>;

@@ -1,10 +1,9 @@
 import { parseArgs } from "node:util";
 import { pino } from "pino";
+import { createRuntime, type Runtime } from "../app/runtime.ts";
 import { loadSettings, SECRET_SETTINGS } from "../config/settings.ts";
 import { describeError, UsageError } from "../errors.ts";
 import { redactSecrets } from "../redact.ts";
-import { openDatabase } from "../store/database.ts";
-import { migrate } from "../store/migrate.ts";
 import type { CliContext, Command, Values } from "./command.ts";
 import { configCheckCommand, configSchemaCommand } from "./commands/config.ts";
 import { dbMigrateCommand } from "./commands/db-migrate.ts";
@@ -80,6 +79,7 @@ export async function main(
   const command = COMMANDS[name] as Command;
   const rest = argv.slice(name.split(" ").length);
   let json = false;
+  let runtime: Promise<Runtime> | undefined;
   try {
     const { values, positionals } = parseArgs({
       args: rest,
@@ -98,20 +98,18 @@ export async function main(
       log,
       stdout,
       stderr,
-      async openDatabase(options = {}) {
-        const db = await openDatabase(settings);
-        try {
-          if (options.migrate !== false) await migrate(db);
-        } catch (error) {
-          await db.close();
-          throw error;
-        }
-        return db;
+      runtime(options = {}) {
+        runtime ??= createRuntime({ settings, log, ...options });
+        return runtime;
       },
     };
-    const output = await command.run(ctx, positionals, values as Values);
-    print(stdout, json ? `${JSON.stringify(output.json)}\n` : `${output.text}\n`, !json);
-    return output.exitCode ?? 0;
+    try {
+      const output = await command.run(ctx, positionals, values as Values);
+      print(stdout, json ? `${JSON.stringify(output.json)}\n` : `${output.text}\n`, !json);
+      return output.exitCode ?? 0;
+    } finally {
+      await (await runtime?.catch(() => undefined))?.close();
+    }
   } catch (error) {
     const message = redactSecrets(describeError(error), secrets);
     print(stderr, `error: ${message}\n`, true);

@@ -2,15 +2,15 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { importFile } from "../../src/app/jobs/import-file.ts";
+import { runScorePass } from "../../src/app/jobs/score-pass.ts";
 import { loadConfig } from "../../src/config/load-config.ts";
 import { generateWorld } from "../../src/sample/generate-world.ts";
-import { importFile } from "../../src/signals/import-file.ts";
-import { runScorePass } from "../../src/signals/run-score-pass.ts";
 import { openDatabase } from "../../src/store/database.ts";
-import { storeMessages } from "../../src/store/message-store.ts";
 import { ROOT, runCli } from "../helpers/cli.ts";
 import { createTestStore, type TestStore, tempDir } from "../helpers/databases.ts";
 import { FakeHubSpot } from "../helpers/fake-hubspot.ts";
+import { jobContext } from "../helpers/runtime.ts";
 
 const TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555";
 // Routed now (the hour), as the demo does: routings older than hubspot.tasks.maxAgeHours get no task.
@@ -29,8 +29,8 @@ beforeAll(async () => {
     out: path.join(dir, "w.ndjson"),
   });
   store = await createTestStore("embedded");
-  await importFile(world.file, { store: (m) => storeMessages(store.db, m) });
-  routed = (await runScorePass({ db: store.db, config, now: END, route: true })).routed;
+  await importFile(jobContext(store.db, config), world.file);
+  routed = (await runScorePass(jobContext(store.db, config), { now: END, route: true })).routed;
   // The CLI runs in child processes: the embedded database admits one process at a time.
   await store.close();
 });

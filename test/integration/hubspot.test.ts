@@ -1,23 +1,20 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { syncOutcomes } from "../../src/app/jobs/hubspot-outcomes.ts";
+import { syncHubSpot } from "../../src/app/jobs/hubspot-sync.ts";
+import { importFile } from "../../src/app/jobs/import-file.ts";
+import { runScorePass } from "../../src/app/jobs/score-pass.ts";
 import { loadConfig } from "../../src/config/load-config.ts";
 import type { PqlConfig } from "../../src/config/schema.ts";
 import { createHubSpotHttp, type HubSpotHttp } from "../../src/integrations/hubspot/hubspot-http.ts";
-import { syncOutcomes } from "../../src/integrations/hubspot/outcome-sync.ts";
-import {
-  COMPANY_PROPERTIES,
-  setupProperties,
-  TASK_ROUTING_KEY,
-} from "../../src/integrations/hubspot/properties.ts";
-import { syncHubSpot } from "../../src/integrations/hubspot/sync-hubspot.ts";
+import { COMPANY_PROPERTIES, TASK_ROUTING_KEY } from "../../src/integrations/hubspot/property-definitions.ts";
+import { setupProperties } from "../../src/integrations/hubspot/property-setup.ts";
 import { generateWorld } from "../../src/sample/generate-world.ts";
-import { importFile } from "../../src/signals/import-file.ts";
-import { runScorePass } from "../../src/signals/run-score-pass.ts";
-import { storeMessages } from "../../src/store/message-store.ts";
 import { ROOT } from "../helpers/cli.ts";
 import { createTestStore, ENGINES, SKIP_PG_REASON, type TestStore, tempDir } from "../helpers/databases.ts";
 import { FakeHubSpot } from "../helpers/fake-hubspot.ts";
+import { jobContext } from "../helpers/runtime.ts";
 
 const base = loadConfig(path.join(ROOT, "pql-router.config.yaml"));
 const END = new Date("2026-11-01T00:00:00Z");
@@ -56,8 +53,8 @@ for (const engine of ENGINES) {
 
       beforeAll(async () => {
         store = await createTestStore(engine.name);
-        await importFile(worldFile, { store: (m) => storeMessages(store.db, m) });
-        const pass = await runScorePass({ db: store.db, config: base, now: END, route: true });
+        await importFile(jobContext(store.db, base), worldFile);
+        const pass = await runScorePass(jobContext(store.db, base), { now: END, route: true });
         expect(pass.routed).toBe(pass.tiers.hot);
         const { rows } = await store.db.sql.query<{ account_id: string; tier: string }>(
           "SELECT account_id, tier FROM score_snapshots",
@@ -95,7 +92,7 @@ for (const engine of ENGINES) {
           ])
         ).rows[0]?.domain as string;
       const sync = (config: PqlConfig, client = http) =>
-        syncHubSpot({ db: store.db, http: client, config, now: END });
+        syncHubSpot(jobContext(store.db, config, END), client);
 
       it("sets up the property group and properties once: a second run makes no write call", async () => {
         const first = await setupProperties(http);
@@ -183,7 +180,12 @@ for (const engine of ENGINES) {
           "SELECT count(DISTINCT lower(domain))::int AS n FROM accounts WHERE id = ANY($1::text[]) AND domain IS NOT NULL",
           [[...ids("hot"), ...ids("warm")].filter((id) => id !== storedHot)],
         );
-        expect(searched).toHaveLength(expected[0]?.n ?? -1);
+        // Each domain once, and once more in its www. form (HubSpot compares values as stored).
+        const plain = searched.filter((d) => !d.startsWith("www."));
+        expect(plain).toHaveLength(expected[0]?.n ?? -1);
+        expect(searched.filter((d) => d.startsWith("www.")).sort()).toEqual(
+          plain.map((d) => `www.${d}`).sort(),
+        );
         expect(searched).not.toContain(await domainOf(storedHot as string));
         // Created companies carry our account id (the upsert key), so a rerun cannot duplicate them.
         expect(fake.companies.size).toBe(before + otherHot.length);
@@ -228,6 +230,22 @@ for (const engine of ENGINES) {
         const again = await sync(withHubSpot({ createTiers: ["hot"] }, "revops@example.com"));
         expect(again).toMatchObject({ companiesWritten: 0, tasksCreated: 0, companiesUnchanged: hot + 1 });
         expect(fake.requests.length).toBe(calls);
+      });
+
+      it("matches a company stored with the www. form of an account's domain", async () => {
+        await setupProperties(http);
+        const [account] = ids("hot");
+        const company = fake.addCompany({
+          name: "Www Co",
+          domain: `www.${await domainOf(account as string)}`,
+        });
+        const result = await sync(withHubSpot({ syncTiers: ["hot"], createTiers: [] }));
+        expect(result.companiesMatched).toBeGreaterThanOrEqual(1);
+        const { rows } = await store.db.sql.query<{ company_id: string }>(
+          "SELECT company_id FROM hubspot_companies WHERE account_id = $1",
+          [account],
+        );
+        expect(rows[0]?.company_id).toBe(company);
       });
 
       it("writes 250 changed companies in 3 update calls of 100, 100 and 50", async () => {
@@ -408,12 +426,10 @@ for (const engine of ENGINES) {
         const hot = ids("hot");
         for (const id of hot) fake.addCompany({ name: id, domain: await domainOf(id) });
         const later = new Date(END.getTime() + 73 * 3_600_000);
-        const result = await syncHubSpot({
-          db: store.db,
+        const result = await syncHubSpot(
+          jobContext(store.db, withHubSpot({ syncTiers: ["hot"] }), later),
           http,
-          config: withHubSpot({ syncTiers: ["hot"] }),
-          now: later,
-        });
+        );
         expect(result).toMatchObject({ tasksCreated: 0, tasksSkipped: hot.length });
         expect(fake.tasks.size).toBe(0);
       });
@@ -476,7 +492,7 @@ for (const engine of ENGINES) {
           "INSERT INTO outcomes (account_id, converted, source) VALUES ($1, true, 'import') ON CONFLICT (account_id) DO UPDATE SET converted = true, source = 'import'",
           [importedWin],
         );
-        const result = await syncOutcomes(store.db, http, base.config.hubspot);
+        const result = await syncOutcomes(jobContext(store.db, base), http);
         expect(result).toEqual({ companies: 3, converted: 1, notConverted: 1 });
         const { rows } = await store.db.sql.query<{
           account_id: string;
@@ -509,11 +525,9 @@ for (const engine of ENGINES) {
           SELECT * FROM unnest($1::text[], $2::text[], array_fill('domain'::text, ARRAY[2]))`,
           [[customer, lead], companies],
         );
-        const config = {
-          ...base.config.hubspot,
-          outcomes: { ...base.config.hubspot.outcomes, from: "companyProperty" as const },
-        };
-        expect(await syncOutcomes(store.db, http, config)).toEqual({
+        const config = structuredClone(base.config);
+        config.hubspot.outcomes.from = "companyProperty";
+        expect(await syncOutcomes(jobContext(store.db, config), http)).toEqual({
           companies: 2,
           converted: 1,
           notConverted: 1,

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { importFile } from "../../src/signals/import-file.ts";
+import { importFile } from "../../src/app/jobs/import-file.ts";
+import { systemClock } from "../../src/clock.ts";
 import { attributeMessages, storeMessages } from "../../src/store/message-store.ts";
 import { readStatus } from "../../src/store/status.ts";
 import { ROOT, runCli } from "../helpers/cli.ts";
@@ -34,7 +35,7 @@ for (const engine of ENGINES) {
       await store?.dispose();
     });
     const load = (file: string, batchSize = 3) =>
-      importFile(file, { store: (messages) => storeMessages(store.db, messages), batchSize });
+      importFile({ db: store.db, clock: systemClock }, file, { batchSize });
 
     it("stores every valid line of a file with bad and duplicate lines, naming each bad line", async () => {
       const summary = await load(MIXED);

@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { importFile } from "../../src/signals/import-file.ts";
+import { importFile } from "../../src/app/jobs/import-file.ts";
+import { systemClock } from "../../src/clock.ts";
 import { parseSegmentMessage, type SegmentMessage } from "../../src/signals/segment-message.ts";
 import { storeMessages } from "../../src/store/message-store.ts";
 import { runCli } from "../helpers/cli.ts";
@@ -107,7 +108,7 @@ for (const engine of ENGINES) {
             timestamp: "2026-10-01T00:03:00Z",
           }),
         ]);
-        const summary = await importFile(file, { store: (m) => storeMessages(store.db, m), batchSize: 2 });
+        const summary = await importFile({ db: store.db, clock: systemClock }, file, { batchSize: 2 });
         expect(summary).toEqual({ accepted: 4, duplicates: 0, rejected: [] });
         expect(await accountOf("ax-1")).toBe("acct_x");
       });

@@ -1,16 +1,17 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { importFile } from "../../src/app/jobs/import-file.ts";
+import { runScorePass } from "../../src/app/jobs/score-pass.ts";
+import { systemClock } from "../../src/clock.ts";
 import { loadConfig } from "../../src/config/load-config.ts";
 import { generateWorld } from "../../src/sample/generate-world.ts";
-import { importFile } from "../../src/signals/import-file.ts";
 import { readOutcomesCsv } from "../../src/signals/outcomes-csv.ts";
-import { runScorePass } from "../../src/signals/run-score-pass.ts";
-import { storeMessages } from "../../src/store/message-store.ts";
 import { storeOutcomes } from "../../src/store/outcome-store.ts";
 import { rankedAccounts } from "../../src/store/score-store.ts";
 import { ROOT, runCli } from "../helpers/cli.ts";
 import { createTestStore, ENGINES, SKIP_PG_REASON, type TestStore, tempDir } from "../helpers/databases.ts";
+import { jobContext } from "../helpers/runtime.ts";
 
 const config = loadConfig(path.join(ROOT, "pql-router.config.yaml"));
 const END = new Date("2026-11-01T00:00:00Z");
@@ -53,7 +54,7 @@ for (const engine of ENGINES) {
       afterAll(async () => {
         await store?.dispose();
       });
-      const load = (file: string) => importFile(file, { store: (m) => storeMessages(store.db, m) });
+      const load = (file: string) => importFile({ db: store.db, clock: systemClock }, file);
       const snapshotsOf = async (cycleRunId: number) => {
         const { rows } = await store.db.sql.query<{
           account_id: string;
@@ -75,7 +76,7 @@ for (const engine of ENGINES) {
 
       it("scores every account on a first (full) pass, as of a given time", async () => {
         await load(world.early);
-        const result = await runScorePass({ db: store.db, config, now: EARLY });
+        const result = await runScorePass(jobContext(store.db, config), { now: EARLY });
         const known = new Set(fs.readFileSync(world.early, "utf8").match(/acct_\d{6}/g)).size;
         expect(known).toBeGreaterThan(50);
         expect(known).toBeLessThan(120);
@@ -90,17 +91,17 @@ for (const engine of ENGINES) {
       });
 
       it("re-scores nothing when nothing changed", async () => {
-        const result = await runScorePass({ db: store.db, config, now: EARLY });
+        const result = await runScorePass(jobContext(store.db, config), { now: EARLY });
         expect(result).toMatchObject({ mode: "incremental", scored: 0 });
       });
 
       it("makes an incremental pass equal to a full pass", async () => {
         await load(world.late);
-        const incremental = await runScorePass({ db: store.db, config, now: END });
+        const incremental = await runScorePass(jobContext(store.db, config), { now: END });
         expect(incremental.mode).toBe("incremental");
         expect(incremental.scored).toBeGreaterThan(0);
         const afterIncremental = await rankedAccounts(store.db, END);
-        await runScorePass({ db: store.db, config, now: END, full: true });
+        await runScorePass(jobContext(store.db, config), { now: END, full: true });
         const full = await rankedAccounts(store.db, END);
         expect(afterIncremental.map((a) => [a.accountId, a.score, a.tier, a.pqr])).toEqual(
           full.map((a) => [a.accountId, a.score, a.tier, a.pqr]),
@@ -116,7 +117,7 @@ for (const engine of ENGINES) {
           "SELECT min(id)::text AS id FROM cycle_runs WHERE status = 'ok' AND kind = 'score'",
         );
         const before = await snapshotsOf(Number(rows[0]?.id));
-        const again = await runScorePass({ db: store.db, config, now: EARLY });
+        const again = await runScorePass(jobContext(store.db, config), { now: EARLY });
         expect(again.mode).toBe("full");
         expect(await snapshotsOf(await lastRunId())).toEqual(before);
       });

@@ -1,8 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { importFile } from "../../src/app/jobs/import-file.ts";
+import { systemClock } from "../../src/clock.ts";
 import { generateWorld } from "../../src/sample/generate-world.ts";
-import { importFile } from "../../src/signals/import-file.ts";
 import { parseSegmentMessage } from "../../src/signals/segment-message.ts";
 import { storeMessages } from "../../src/store/message-store.ts";
 import { runCli } from "../helpers/cli.ts";
@@ -23,7 +24,7 @@ beforeAll(async () => {
     out: path.join(dir, "w.ndjson"),
   });
   store = await createTestStore("embedded");
-  await importFile(world.file, { store: (m) => storeMessages(store.db, m) });
+  await importFile({ db: store.db, clock: systemClock }, world.file);
   const { rows } = await store.db.sql.query<{ id: string }>("SELECT id FROM accounts ORDER BY id LIMIT 1");
   accountId = rows[0]?.id as string;
   const renamed = parseSegmentMessage(

@@ -1,12 +1,12 @@
 import { once } from "node:events";
-import type http from "node:http";
 import net from "node:net";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Runtime } from "../../src/app/runtime.ts";
+import { createHttpHost, SERVER_TIMEOUTS } from "../../src/http/http-host.ts";
 import { MAX_DEPTH, MAX_ID_BYTES } from "../../src/signals/segment-message.ts";
-import { createTrackingApi, SERVER_TIMEOUTS } from "../../src/signals/tracking-api.ts";
-import { storeMessages } from "../../src/store/message-store.ts";
 import { createTestStore, ENGINES, SKIP_PG_REASON, type TestStore } from "../helpers/databases.ts";
+import { listeningRuntime } from "../helpers/runtime.ts";
 
 const WRITE_KEY = "wk_hostile_7c1d";
 const AUTH = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString("base64")}`;
@@ -53,26 +53,21 @@ for (const engine of ENGINES) {
     `the Tracking API under hostile input, on ${engine.name}${engine.skip ? ` (${SKIP_PG_REASON})` : ""}`,
     () => {
       let store: TestStore;
-      let server: http.Server;
+      let rt: Runtime;
       let port: number;
       /** What the server logged: hostile input is the client's problem, never an internal error. */
       const logged: { level: number; msg: string }[] = [];
       beforeAll(async () => {
         store = await createTestStore(engine.name);
-        server = createTrackingApi({
+        ({ rt, port } = await listeningRuntime(store.db, {
           writeKey: WRITE_KEY,
-          store: (messages) => storeMessages(store.db, messages),
           log: pino({ level: "debug" }, { write: (line: string) => logged.push(JSON.parse(line)) }),
           // Short limits so that the test sees them act; the defaults are checked below.
           timeouts: { headersTimeout: 400, requestTimeout: 800, keepAliveTimeout: 300, checkIntervalMs: 50 },
-        });
-        server.listen(0, "127.0.0.1");
-        await once(server, "listening");
-        port = (server.address() as net.AddressInfo).port;
+        }));
       });
       afterAll(async () => {
-        server?.close();
-        server?.closeAllConnections();
+        await rt?.close();
         await store?.dispose();
       });
       const post = async (path: string, body: unknown) => {
@@ -131,11 +126,7 @@ for (const engine of ENGINES) {
       });
 
       it("sets its own timeouts by default, not Node's", () => {
-        const fresh = createTrackingApi({
-          writeKey: WRITE_KEY,
-          store: async () => ({ accepted: 0, duplicates: 0, rejected: [] }),
-          log: pino({ level: "silent" }),
-        });
+        const { server: fresh } = createHttpHost({ log: pino({ level: "silent" }) });
         expect({
           headersTimeout: fresh.headersTimeout,
           requestTimeout: fresh.requestTimeout,

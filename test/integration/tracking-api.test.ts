@@ -1,34 +1,23 @@
-import { once } from "node:events";
-import type http from "node:http";
 import { Analytics } from "@segment/analytics-node";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTrackingApi } from "../../src/signals/tracking-api.ts";
-import { storeMessages } from "../../src/store/message-store.ts";
+import type { Runtime } from "../../src/app/runtime.ts";
 import { readStatus } from "../../src/store/status.ts";
 import { createTestStore, postgresAvailable, type TestStore } from "../helpers/databases.ts";
+import { listeningRuntime } from "../helpers/runtime.ts";
 
 const WRITE_KEY = "wk_test_5f2a9c";
 const auth = (key: string) => `Basic ${Buffer.from(`${key}:`).toString("base64")}`;
 
 describe("the Segment HTTP Tracking API, over real HTTP", () => {
   let store: TestStore;
-  let server: http.Server;
+  let rt: Runtime;
   let base: string;
   beforeAll(async () => {
     store = await createTestStore(postgresAvailable ? "postgres" : "embedded");
-    server = createTrackingApi({
-      writeKey: WRITE_KEY,
-      store: (messages) => storeMessages(store.db, messages),
-      log: pino({ level: "silent" }),
-    });
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    const address = server.address();
-    base = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+    ({ rt, base } = await listeningRuntime(store.db, { writeKey: WRITE_KEY }));
   });
   afterAll(async () => {
-    server?.close();
+    await rt?.close();
     await store?.dispose();
   });
   const post = (path: string, body: unknown, key: string | null = WRITE_KEY) =>

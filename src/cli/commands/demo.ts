@@ -1,7 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { loadConfig } from "../../config/load-config.ts";
-import { previewHubSpot } from "../../integrations/hubspot/sync-hubspot.ts";
+import { previewHubSpot } from "../../app/jobs/hubspot-preview.ts";
 import { generateWorld } from "../../sample/generate-world.ts";
 import { readOutcomesCsv } from "../../signals/outcomes-csv.ts";
 import { storeOutcomes } from "../../store/outcome-store.ts";
@@ -21,87 +20,83 @@ export const demoCommand: Command = {
   async run(ctx, _positionals, values) {
     const accounts = intOption(values, "accounts", 400, 1);
     const sections: string[] = [];
-    const config = loadConfig(ctx.settings.configPath);
+    const rt = await ctx.runtime();
+    const { db, config } = rt;
     sections.push(`config ${config.path}: valid, version ${config.version} (${config.config.product.name})`);
 
-    const db = await ctx.openDatabase();
-    try {
-      const before = await readStatus(db);
-      let imported: unknown = null;
-      if (before.messages === 0) {
-        // An hour-aligned end keeps the sample reproducible within the hour and recent enough to score.
-        const end = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
-        fs.mkdirSync(ctx.settings.dataDir, { recursive: true });
-        const out = path.join(ctx.settings.dataDir, "sample-world.ndjson");
-        const world = await generateWorld({ accounts, days: 30, seed: 42, end, out });
-        sections.push(
-          `empty database: generated a sample world of ${formatNumber(world.accounts)} accounts and ${formatNumber(world.messages)} messages (seed 42, 30 days to ${end.toISOString()})`,
-        );
-        const summary = await importInto(ctx, db, world.file);
-        imported = summary;
-        sections.push(renderImport(world.file, summary));
-        const outcomes = await readOutcomesCsv(world.outcomesFile);
-        await storeOutcomes(db, outcomes.rows, "sample");
-      } else {
-        sections.push(`database already holds ${formatNumber(before.messages)} messages: nothing imported`);
-      }
-      const status = await readStatus(db);
-      sections.push(renderStatus(status));
-
-      const now = new Date();
-      const pass = await scorePass(ctx, { db, config, now, route: true });
-      const hot = (await rankedAccounts(db, now)).filter((a) => a.tier === "hot").slice(0, 10);
-      const money = (n: number) => `$${Math.round(n).toLocaleString("en-US")}`;
+    const before = await readStatus(db);
+    let imported: unknown = null;
+    if (before.messages === 0) {
+      // An hour-aligned end keeps the sample reproducible within the hour and recent enough to score.
+      const end = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
+      fs.mkdirSync(ctx.settings.dataDir, { recursive: true });
+      const out = path.join(ctx.settings.dataDir, "sample-world.ndjson");
+      const world = await generateWorld({ accounts, days: 30, seed: 42, end, out });
       sections.push(
-        `Scored ${formatNumber(pass.scored)} of ${formatNumber(pass.accounts)} accounts (${pass.mode} pass): ` +
-          `${pass.tiers.hot} hot, ${pass.tiers.warm} warm, ${pass.tiers.cold} cold.`,
+        `empty database: generated a sample world of ${formatNumber(world.accounts)} accounts and ${formatNumber(world.messages)} messages (seed 42, 30 days to ${end.toISOString()})`,
       );
-      const listing = hot.map(
-        (a, i) =>
-          `${i + 1}. ${a.name ?? a.accountId} (${a.domain ?? a.accountId}): score ${a.score.toFixed(1)}, PQR ${money(a.pqr)}\n` +
-          a.reasons
-            .slice(0, 4)
-            .map((r) => `     - ${r}`)
-            .join("\n"),
-      );
-      sections.push(
-        hot.length === 0
-          ? "No hot accounts right now."
-          : `Hot accounts, best first, and why:\n${listing.join("\n")}`,
-      );
-      // HubSpot: the demo never writes its sample accounts to a real portal; it shows what a sync would send.
-      const requests = await previewHubSpot(db, config.config);
-      const task = requests.find((r) => r.path === "/crm/v3/objects/tasks/batch/create");
-      const update = requests.find((r) => r.path === "/crm/v3/objects/companies/batch/update");
-      const count = (path: string) =>
-        requests.filter((r) => r.path === path).reduce((n, r) => n + r.records, 0);
-      sections.push(
-        [
-          `HubSpot (${ctx.settings.hubspotAccessToken ? "token set: `npx pql-router hubspot sync` sends this" : "no HUBSPOT_ACCESS_TOKEN: nothing sent"}): ` +
-            `a sync would make ${requests.length} requests: look up ${count("/crm/v3/objects/companies/search")} domains, ` +
-            `create ${count("/crm/v3/objects/companies/batch/upsert")} companies, write scores to ${count("/crm/v3/objects/companies/batch/update")} already-matched companies ` +
-            `and ${count("/crm/v3/objects/tasks/batch/create")} tasks. The first task, exactly as it would be sent:`,
-          JSON.stringify(firstInput(task ?? update), null, 2),
-          "`npx pql-router hubspot preview --json` prints every request.",
-        ].join("\n"),
-      );
-      sections.push(
-        "Next: `npx pql-router explain <domain>` breaks one account down; `npx pql-router score` ranks them all.",
-      );
-      return {
-        json: {
-          configVersion: config.version,
-          imported,
-          status,
-          score: pass,
-          hot,
-          hubspotRequests: requests.length,
-        },
-        text: sections.join("\n\n"),
-      };
-    } finally {
-      await db.close();
+      const summary = await importInto(ctx, rt, world.file);
+      imported = summary;
+      sections.push(renderImport(world.file, summary));
+      const outcomes = await readOutcomesCsv(world.outcomesFile);
+      await storeOutcomes(db, outcomes.rows, "sample");
+    } else {
+      sections.push(`database already holds ${formatNumber(before.messages)} messages: nothing imported`);
     }
+    const status = await readStatus(db);
+    sections.push(renderStatus(status));
+
+    const now = new Date(rt.clock.now());
+    const pass = await scorePass(ctx, rt, { now, route: true });
+    const hot = (await rankedAccounts(db, now)).filter((a) => a.tier === "hot").slice(0, 10);
+    const money = (n: number) => `$${Math.round(n).toLocaleString("en-US")}`;
+    sections.push(
+      `Scored ${formatNumber(pass.scored)} of ${formatNumber(pass.accounts)} accounts (${pass.mode} pass): ` +
+        `${pass.tiers.hot} hot, ${pass.tiers.warm} warm, ${pass.tiers.cold} cold.`,
+    );
+    const listing = hot.map(
+      (a, i) =>
+        `${i + 1}. ${a.name ?? a.accountId} (${a.domain ?? a.accountId}): score ${a.score.toFixed(1)}, PQR ${money(a.pqr)}\n` +
+        a.reasons
+          .slice(0, 4)
+          .map((r) => `     - ${r}`)
+          .join("\n"),
+    );
+    sections.push(
+      hot.length === 0
+        ? "No hot accounts right now."
+        : `Hot accounts, best first, and why:\n${listing.join("\n")}`,
+    );
+    // HubSpot: the demo never writes its sample accounts to a real portal; it shows what a sync would send.
+    const requests = await previewHubSpot(rt);
+    const task = requests.find((r) => r.path === "/crm/v3/objects/tasks/batch/create");
+    const update = requests.find((r) => r.path === "/crm/v3/objects/companies/batch/update");
+    const count = (path: string) =>
+      requests.filter((r) => r.path === path).reduce((n, r) => n + r.records, 0);
+    sections.push(
+      [
+        `HubSpot (${ctx.settings.hubspotAccessToken ? "token set: `npx pql-router hubspot sync` sends this" : "no HUBSPOT_ACCESS_TOKEN: nothing sent"}): ` +
+          `a sync would make ${requests.length} requests: look up ${count("/crm/v3/objects/companies/search")} domains, ` +
+          `create ${count("/crm/v3/objects/companies/batch/upsert")} companies, write scores to ${count("/crm/v3/objects/companies/batch/update")} already-matched companies ` +
+          `and ${count("/crm/v3/objects/tasks/batch/create")} tasks. The first task, exactly as it would be sent:`,
+        JSON.stringify(firstInput(task ?? update), null, 2),
+        "`npx pql-router hubspot preview --json` prints every request.",
+      ].join("\n"),
+    );
+    sections.push(
+      "Next: `npx pql-router explain <domain>` breaks one account down; `npx pql-router score` ranks them all.",
+    );
+    return {
+      json: {
+        configVersion: config.version,
+        imported,
+        status,
+        score: pass,
+        hot,
+        hubspotRequests: requests.length,
+      },
+      text: sections.join("\n\n"),
+    };
   },
 };
 

@@ -10,37 +10,33 @@ export const evaluateCommand: Command = {
   options: { at: { type: "string" } },
   async run(ctx, _positionals, values) {
     const asOf = atOption(values.at);
-    const db = await ctx.openDatabase();
-    try {
-      const result = evaluate(await scoredOutcomes(db, asOf));
-      const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-      const text =
-        result.accounts === 0
-          ? "No scored account has a known outcome: run `pql-router score` and `pql-router outcomes import <file>` first."
-          : [
-              keyValues([
-                ["accounts with outcomes", result.accounts],
-                ["converted", `${result.converted} (base rate ${pct(result.baseRate)})`],
-                [
-                  "AUC",
-                  result.auc === null ? "- (needs converters and non-converters)" : result.auc.toFixed(3),
-                ],
+    const rt = await ctx.runtime();
+    const result = evaluate(await scoredOutcomes(rt.db, asOf));
+    const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+    const text =
+      result.accounts === 0
+        ? "No scored account has a known outcome: run `pql-router score` and `pql-router outcomes import <file>` first."
+        : [
+            keyValues([
+              ["accounts with outcomes", result.accounts],
+              ["converted", `${result.converted} (base rate ${pct(result.baseRate)})`],
+              [
+                "AUC",
+                result.auc === null ? "- (needs converters and non-converters)" : result.auc.toFixed(3),
+              ],
+            ]),
+            table(
+              ["tier", "accounts", "converted", "conversion", "lift"],
+              result.tiers.map((t) => [
+                t.tier,
+                t.accounts,
+                t.converted,
+                pct(t.rate),
+                result.baseRate > 0 ? `${(t.rate / result.baseRate).toFixed(2)}x` : "-",
               ]),
-              table(
-                ["tier", "accounts", "converted", "conversion", "lift"],
-                result.tiers.map((t) => [
-                  t.tier,
-                  t.accounts,
-                  t.converted,
-                  pct(t.rate),
-                  result.baseRate > 0 ? `${(t.rate / result.baseRate).toFixed(2)}x` : "-",
-                ]),
-                { align: ["left", "right", "right", "right", "right"] },
-              ),
-            ].join("\n");
-      return { json: { asOf: asOf.toISOString(), ...result }, text };
-    } finally {
-      await db.close();
-    }
+              { align: ["left", "right", "right", "right", "right"] },
+            ),
+          ].join("\n");
+    return { json: { asOf: asOf.toISOString(), ...result }, text };
   },
 };

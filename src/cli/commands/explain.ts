@@ -1,10 +1,6 @@
-import { loadConfig } from "../../config/load-config.ts";
+import { explainAccount } from "../../app/jobs/explain-account.ts";
 import { UsageError } from "../../errors.ts";
-import { personaMatcher } from "../../signals/persona.ts";
-import { formatHours, scoreAccount } from "../../signals/score-account.ts";
-import { readAccountFeatures } from "../../store/account-features-query.ts";
-import { personaKeys } from "../../store/persona-store.ts";
-import { findAccountId, scoreHistory } from "../../store/score-store.ts";
+import { formatHours } from "../../signals/score-account.ts";
 import type { Command } from "../command.ts";
 import { atOption } from "../command.ts";
 import { keyValues, table } from "../output.ts";
@@ -17,105 +13,92 @@ export const explainCommand: Command = {
     const key = positionals[0];
     if (!key) throw new UsageError("explain needs an account id or domain: pql-router explain acct_000042");
     const now = atOption(values.at);
-    const config = loadConfig(ctx.settings.configPath);
-    const db = await ctx.openDatabase();
-    try {
-      const accountId = await findAccountId(db, key);
-      if (!accountId)
-        throw new UsageError(
-          `no account with id or domain ${JSON.stringify(key)}`,
-          "`pql-router score` lists accounts",
-        );
-      const personas = await personaKeys(db, personaMatcher(config.config.personas));
-      const [features] = await readAccountFeatures(db, config.config, now, [accountId], personas);
-      if (!features) throw new UsageError(`no account with id ${JSON.stringify(accountId)}`);
-      const result = scoreAccount(features, config.config, now);
-      const history = await scoreHistory(db, accountId, now, 5);
-      const { hot, warm } = config.config.tiers;
-      const thresholds = [
-        { tier: "hot", at: hot, distance: Math.round((result.score - hot) * 100) / 100 },
-        { tier: "warm", at: warm, distance: Math.round((result.score - warm) * 100) / 100 },
-      ];
-      const trend = history.map((h) => ({ ...h, asOf: h.asOf.toISOString() }));
-      const json = {
-        accountId,
-        name: features.name,
-        domain: features.domain,
-        asOf: now.toISOString(),
-        score: result.score,
-        tier: result.tier,
-        pqr: result.pqr,
-        icp: result.icp,
-        activation: result.activation,
-        components: result.components.map(({ name, weight, value, contribution }) => ({
-          name,
-          weight,
-          value,
-          contribution,
-        })),
-        reasons: result.reasons,
-        features,
-        thresholds,
-        trend,
-      };
-      const near = thresholds
-        .filter((t) => Math.abs(t.distance) <= 10)
-        .map(
-          (t) => `${Math.abs(t.distance)} points ${t.distance >= 0 ? "above" : "below"} ${t.tier} (${t.at})`,
-        );
-      const text = [
-        keyValues([
-          [
-            "account",
-            `${features.name ?? accountId} (${accountId}${features.domain ? `, ${features.domain}` : ""})`,
-          ],
-          ["as of", now.toISOString()],
-          ["score", `${result.score} (${result.tier})${near.length > 0 ? `: ${near.join(", ")}` : ""}`],
-          [
-            "PQR",
-            `${result.pqr.pqr.toLocaleString("en-US")} ${result.pqr.currency} a year (${result.pqr.seats} seats x ${config.config.pqr.seatPricePerMonth}/month x 12${result.pqr.tierFeatureUplift > 0 ? ` + ${result.pqr.tierFeatureUplift * 100}% tier features` : ""}${result.pqr.usageRevenue > 0 ? ` + ${result.pqr.usageRevenue} usage` : ""}, x${result.pqr.sizeMultiplier} size)`,
-          ],
-          [
-            "ICP",
-            result.icp.score === null
-              ? "unknown (no firmographics)"
-              : `${result.icp.score}/100${result.icp.qualified ? ", qualified" : ""}`,
-          ],
-          [
-            "active",
-            `${features.activeUsers} users, ${features.personas.length} personas, ${features.activeDays} days, ${features.events} events (previous window ${features.previousEvents})`,
-          ],
-          [
-            "activation",
-            `${result.activation.reached.length} of ${result.activation.total} milestones (${result.activation.onTime.length} on time)` +
-              (result.activation.ttfvHours === null
-                ? ", core value not reached"
-                : `, time to first value ${formatHours(result.activation.ttfvHours)}`),
-          ],
+    const rt = await ctx.runtime();
+    const config = rt.config;
+    const explained = await explainAccount(rt, key, now);
+    if (!explained)
+      throw new UsageError(
+        `no account with id or domain ${JSON.stringify(key)}`,
+        "`pql-router score` lists accounts",
+      );
+    const { accountId, features, result, thresholds } = explained;
+    const trend = explained.trend.map((h) => ({ ...h, asOf: h.asOf.toISOString() }));
+    const json = {
+      accountId,
+      name: features.name,
+      domain: features.domain,
+      asOf: now.toISOString(),
+      score: result.score,
+      tier: result.tier,
+      pqr: result.pqr,
+      icp: result.icp,
+      activation: result.activation,
+      components: result.components.map(({ name, weight, value, contribution }) => ({
+        name,
+        weight,
+        value,
+        contribution,
+      })),
+      reasons: result.reasons,
+      features,
+      thresholds,
+      trend,
+    };
+    const near = thresholds
+      .filter((t) => Math.abs(t.distance) <= 10)
+      .map(
+        (t) => `${Math.abs(t.distance)} points ${t.distance >= 0 ? "above" : "below"} ${t.tier} (${t.at})`,
+      );
+    const text = [
+      keyValues([
+        [
+          "account",
+          `${features.name ?? accountId} (${accountId}${features.domain ? `, ${features.domain}` : ""})`,
+        ],
+        ["as of", now.toISOString()],
+        ["score", `${result.score} (${result.tier})${near.length > 0 ? `: ${near.join(", ")}` : ""}`],
+        [
+          "PQR",
+          `${result.pqr.pqr.toLocaleString("en-US")} ${result.pqr.currency} a year (${result.pqr.seats} seats x ${config.config.pqr.seatPricePerMonth}/month x 12${result.pqr.tierFeatureUplift > 0 ? ` + ${result.pqr.tierFeatureUplift * 100}% tier features` : ""}${result.pqr.usageRevenue > 0 ? ` + ${result.pqr.usageRevenue} usage` : ""}, x${result.pqr.sizeMultiplier} size)`,
+        ],
+        [
+          "ICP",
+          result.icp.score === null
+            ? "unknown (no firmographics)"
+            : `${result.icp.score}/100${result.icp.qualified ? ", qualified" : ""}`,
+        ],
+        [
+          "active",
+          `${features.activeUsers} users, ${features.personas.length} personas, ${features.activeDays} days, ${features.events} events (previous window ${features.previousEvents})`,
+        ],
+        [
+          "activation",
+          `${result.activation.reached.length} of ${result.activation.total} milestones (${result.activation.onTime.length} on time)` +
+            (result.activation.ttfvHours === null
+              ? ", core value not reached"
+              : `, time to first value ${formatHours(result.activation.ttfvHours)}`),
+        ],
+      ]),
+      "",
+      table(
+        ["component", "dimension", "weight", "value", "contribution"],
+        result.components.map((c) => [
+          c.name,
+          c.dimension,
+          c.weight.toFixed(3),
+          c.value.toFixed(3),
+          c.contribution.toFixed(2),
         ]),
-        "",
-        table(
-          ["component", "dimension", "weight", "value", "contribution"],
-          result.components.map((c) => [
-            c.name,
-            c.dimension,
-            c.weight.toFixed(3),
-            c.value.toFixed(3),
-            c.contribution.toFixed(2),
-          ]),
-          { align: ["left", "left", "right", "right", "right"] },
-        ),
-        "",
-        "Reasons:",
-        ...result.reasons.map((r) => `  - ${r}`),
-        "",
-        trend.length > 0
-          ? `Last snapshots: ${trend.map((t) => `${t.asOf.slice(0, 16)} ${t.score} ${t.tier}`).join(" | ")}`
-          : "No snapshots yet: run `pql-router score`.",
-      ];
-      return { json, text: text.join("\n") };
-    } finally {
-      await db.close();
-    }
+        { align: ["left", "left", "right", "right", "right"] },
+      ),
+      "",
+      "Reasons:",
+      ...result.reasons.map((r) => `  - ${r}`),
+      "",
+      trend.length > 0
+        ? `Last snapshots: ${trend.map((t) => `${t.asOf.slice(0, 16)} ${t.score} ${t.tier}`).join(" | ")}`
+        : "No snapshots yet: run `pql-router score`.",
+    ];
+    return { json, text: text.join("\n") };
   },
 };

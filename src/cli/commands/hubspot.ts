@@ -1,47 +1,16 @@
-import { loadConfig } from "../../config/load-config.ts";
-import { UsageError } from "../../errors.ts";
-import type { HubSpotHttp } from "../../integrations/hubspot/hubspot-http.ts";
-import { syncOutcomes } from "../../integrations/hubspot/outcome-sync.ts";
-import { setupProperties } from "../../integrations/hubspot/properties.ts";
-import { connectHubSpot, previewHubSpot, syncHubSpot } from "../../integrations/hubspot/sync-hubspot.ts";
-import type { Database } from "../../store/database.ts";
-import type { CliContext, Command } from "../command.ts";
+import { withHubSpot } from "../../app/hubspot-connection.ts";
+import { syncOutcomes } from "../../app/jobs/hubspot-outcomes.ts";
+import { previewHubSpot } from "../../app/jobs/hubspot-preview.ts";
+import { syncHubSpot } from "../../app/jobs/hubspot-sync.ts";
+import { setupProperties } from "../../integrations/hubspot/property-setup.ts";
+import type { Command } from "../command.ts";
 import { formatNumber, keyValues, table } from "../output.ts";
-
-/** Runs `work` with a HubSpot client (token required), recording the calls it made against today's budget. */
-async function withHubSpot<T>(
-  ctx: CliContext,
-  work: (db: Database, http: HubSpotHttp) => Promise<T>,
-): Promise<T> {
-  const token = ctx.settings.hubspotAccessToken;
-  if (!token) {
-    throw new UsageError(
-      "HUBSPOT_ACCESS_TOKEN is not set",
-      "create a HubSpot private app (README: Connecting HubSpot) and set its token; `pql-router hubspot preview` works without one",
-    );
-  }
-  const db = await ctx.openDatabase();
-  try {
-    const { http, done } = await connectHubSpot(
-      db,
-      { accessToken: token, baseUrl: ctx.settings.hubspotBaseUrl, limits: ctx.settings.hubspotLimits },
-      ctx.log,
-    );
-    try {
-      return await work(db, http);
-    } finally {
-      await done();
-    }
-  } finally {
-    await db.close();
-  }
-}
 
 export const hubspotSetupCommand: Command = {
   usage: "hubspot setup",
   summary: "create the Product-qualified property group and properties in HubSpot (idempotent)",
   async run(ctx) {
-    const report = await withHubSpot(ctx, (_db, http) => setupProperties(http));
+    const report = await withHubSpot(await ctx.runtime(), setupProperties);
     const lines = [
       report.created.length === 0
         ? "nothing to create: every group and property exists"
@@ -66,16 +35,9 @@ export const hubspotSyncCommand: Command = {
   summary: "write changed scores and new tasks to HubSpot now (what is pending in the database)",
   options: { "retry-rejected": { type: "boolean" } },
   async run(ctx, _positionals, values) {
-    const config = loadConfig(ctx.settings.configPath);
-    const result = await withHubSpot(ctx, (db, http) =>
-      syncHubSpot({
-        db,
-        http,
-        config: config.config,
-        now: new Date(),
-        log: ctx.log,
-        retryRejected: values["retry-rejected"] === true,
-      }),
+    const rt = await ctx.runtime();
+    const result = await withHubSpot(rt, (http) =>
+      syncHubSpot(rt, http, { retryRejected: values["retry-rejected"] === true }),
     );
     const lines = [
       keyValues([
@@ -121,27 +83,22 @@ export const hubspotPreviewCommand: Command = {
   summary: "show the exact requests a sync would send (no token needed, nothing is sent)",
   options: { limit: { type: "string" } },
   async run(ctx, _positionals, values) {
-    const config = loadConfig(ctx.settings.configPath);
-    const db = await ctx.openDatabase();
-    try {
-      const requests = await previewHubSpot(db, config.config);
-      const limit = values.limit === undefined ? 3 : Number(values.limit);
-      const text = [
-        table(
-          ["#", "request", "records", "purpose"],
-          requests.map((r, i) => [i + 1, `${r.method} ${r.path}`, r.records, r.purpose]),
-          { align: ["right", "left", "right", "left"] },
-        ),
-        ...requests
-          .filter((r) => r.path.startsWith("/crm/v3/objects/") && !r.path.endsWith("/search"))
-          .slice(0, limit)
-          .map((r) => `${r.method} ${r.path}\n${JSON.stringify(firstInputs(r.body, 1), null, 2)}`),
-        "(first record of the first requests; --json prints every request in full)",
-      ].join("\n");
-      return { json: { requests }, text };
-    } finally {
-      await db.close();
-    }
+    const rt = await ctx.runtime();
+    const requests = await previewHubSpot(rt);
+    const limit = values.limit === undefined ? 3 : Number(values.limit);
+    const text = [
+      table(
+        ["#", "request", "records", "purpose"],
+        requests.map((r, i) => [i + 1, `${r.method} ${r.path}`, r.records, r.purpose]),
+        { align: ["right", "left", "right", "left"] },
+      ),
+      ...requests
+        .filter((r) => r.path.startsWith("/crm/v3/objects/") && !r.path.endsWith("/search"))
+        .slice(0, limit)
+        .map((r) => `${r.method} ${r.path}\n${JSON.stringify(firstInputs(r.body, 1), null, 2)}`),
+      "(first record of the first requests; --json prints every request in full)",
+    ].join("\n");
+    return { json: { requests }, text };
   },
 };
 
@@ -149,8 +106,8 @@ export const hubspotOutcomesCommand: Command = {
   usage: "hubspot outcomes",
   summary: "read closed-won deals (or a company property) back into outcomes, for evaluate",
   async run(ctx) {
-    const config = loadConfig(ctx.settings.configPath);
-    const result = await withHubSpot(ctx, (db, http) => syncOutcomes(db, http, config.config.hubspot));
+    const rt = await ctx.runtime();
+    const result = await withHubSpot(rt, (http) => syncOutcomes(rt, http));
     return {
       json: result,
       text: keyValues([

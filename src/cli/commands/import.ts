@@ -1,11 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
+import { type ImportSummary, importFile } from "../../app/jobs/import-file.ts";
+import type { Runtime } from "../../app/runtime.ts";
 import { UsageError } from "../../errors.ts";
-import { type ImportSummary, importFile } from "../../signals/import-file.ts";
-import type { Database } from "../../store/database.ts";
-import { storeMessages } from "../../store/message-store.ts";
 import type { CliContext, Command } from "../command.ts";
-import { formatNumber, table } from "../output.ts";
+import { formatNumber, printable, table } from "../output.ts";
 import { createProgress } from "../progress.ts";
 
 export const importCommand: Command = {
@@ -16,22 +15,17 @@ export const importCommand: Command = {
     if (!file) throw new UsageError("import needs a file: pql-router import <file.ndjson|file.csv>");
     const resolved = path.resolve(file);
     if (!fs.existsSync(resolved)) throw new UsageError(`file not found: ${resolved}`);
-    const db = await ctx.openDatabase();
-    try {
-      const summary = await importInto(ctx, db, resolved);
-      return { json: summary, text: renderImport(resolved, summary) };
-    } finally {
-      await db.close();
-    }
+    const rt = await ctx.runtime();
+    const summary = await importInto(ctx, rt, resolved);
+    return { json: summary, text: renderImport(resolved, summary) };
   },
 };
 
 /** Imports one file with a progress bar on a terminal (shared by `import` and `demo`). */
-export async function importInto(ctx: CliContext, db: Database, file: string): Promise<ImportSummary> {
-  const progress = createProgress(`importing ${path.basename(file)}`, ctx.stderr, " MB");
+export async function importInto(ctx: CliContext, rt: Runtime, file: string): Promise<ImportSummary> {
+  const progress = createProgress(`importing ${printable(path.basename(file))}`, ctx.stderr, " MB");
   try {
-    return await importFile(file, {
-      store: (messages) => storeMessages(db, messages),
+    return await importFile(rt, file, {
       onProgress: ({ bytesRead, totalBytes }) =>
         progress.update(Math.round(bytesRead / 1e5) / 10, Math.round(totalBytes / 1e5) / 10),
     });

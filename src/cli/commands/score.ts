@@ -1,5 +1,5 @@
-import { loadConfig } from "../../config/load-config.ts";
-import { runScorePass, type ScorePassResult } from "../../signals/run-score-pass.ts";
+import { runScorePass, type ScorePassOptions, type ScorePassResult } from "../../app/jobs/score-pass.ts";
+import type { Runtime } from "../../app/runtime.ts";
 import { type RankedAccount, rankedAccounts } from "../../store/score-store.ts";
 import { atOption, type CliContext, type Command, intOption } from "../command.ts";
 import { formatNumber, table } from "../output.ts";
@@ -12,31 +12,27 @@ export const scoreCommand: Command = {
   async run(ctx, _positionals, values) {
     const now = atOption(values.at);
     const limit = intOption(values, "limit", 20, 1);
-    const config = loadConfig(ctx.settings.configPath);
-    const db = await ctx.openDatabase();
-    try {
-      // A pass for a past date (--at) is a backtest: it never routes accounts to sales.
-      const route = values.at === undefined;
-      const summary = await scorePass(ctx, { db, config, now, full: values.full === true, route });
-      if (values.json !== true) {
-        return { json: null, text: renderRanking(await rankedAccounts(db, now, limit), summary) };
-      }
-      const ranked = await rankedAccounts(db, now);
-      return { json: { accounts: ranked.map(({ asOf: _asOf, ...a }) => a), summary }, text: "" };
-    } finally {
-      await db.close();
+    const rt = await ctx.runtime();
+    // A pass for a past date (--at) is a backtest: it never routes accounts to sales.
+    const route = values.at === undefined;
+    const summary = await scorePass(ctx, rt, { now, full: values.full === true, route });
+    if (values.json !== true) {
+      return { json: null, text: renderRanking(await rankedAccounts(rt.db, now, limit), summary) };
     }
+    const ranked = await rankedAccounts(rt.db, now);
+    return { json: { accounts: ranked.map(({ asOf: _asOf, ...a }) => a), summary }, text: "" };
   },
 };
 
 /** A scoring pass with a progress bar on a terminal (shared by `score` and `demo`). */
 export async function scorePass(
   ctx: CliContext,
-  options: Omit<Parameters<typeof runScorePass>[0], "onProgress">,
+  rt: Runtime,
+  options: Omit<ScorePassOptions, "onProgress">,
 ): Promise<ScorePassResult> {
   const progress = createProgress("scoring", ctx.stderr, " accounts");
   try {
-    return await runScorePass({ ...options, onProgress: (done, total) => progress.update(done, total) });
+    return await runScorePass(rt, { ...options, onProgress: (done, total) => progress.update(done, total) });
   } finally {
     progress.stop();
   }

@@ -7,13 +7,9 @@ export const statusCommand: Command = {
   summary:
     "what is stored: messages by type, accounts, users, first and last event, routings, HubSpot sync state",
   async run(ctx) {
-    const db = await ctx.openDatabase();
-    try {
-      const status = await readStatus(db);
-      return { json: status, text: renderStatus(status) };
-    } finally {
-      await db.close();
-    }
+    const { db } = await ctx.runtime();
+    const status = await readStatus(db);
+    return { json: status, text: renderStatus(status) };
   },
 };
 

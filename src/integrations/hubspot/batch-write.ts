@@ -47,6 +47,18 @@ export interface BatchOutcome<T> {
   unconfirmed: T[];
 }
 
+/** The body of one batch call: what `writeInBatches` sends, and what the preview shows. */
+export function batchBody<T>(spec: Pick<BatchWrite<T>, "input" | "extra">, batch: readonly T[]) {
+  return { ...spec.extra, inputs: batch.map((item) => spec.input(item)) };
+}
+
+/** `items` in batches of BATCH_SIZE. */
+export function inBatches<T>(items: readonly T[]): T[][] {
+  const batches: T[][] = [];
+  for (let i = 0; i < items.length; i += BATCH_SIZE) batches.push(items.slice(i, i + BATCH_SIZE));
+  return batches;
+}
+
 /** Categories of per-record errors that will fail again if resent unchanged. */
 const FINAL = /VALIDATION|NOT_FOUND|CONFLICT|INVALID|DUPLICATE|ALREADY_EXISTS|PROPERTY/;
 
@@ -65,7 +77,7 @@ export async function writeInBatches<T>(http: HubSpotHttp, items: readonly T[], 
     const { status, body } = await http.send<BatchAnswer>({
       method: "POST",
       path: spec.path,
-      body: { ...spec.extra, inputs: batch.map((item) => spec.input(item)) },
+      body: batchBody(spec, batch),
       retry: spec.creates !== true,
     });
     if (status === 0 || status >= 500) {
@@ -128,8 +140,7 @@ export async function writeInBatches<T>(http: HubSpotHttp, items: readonly T[], 
   };
   // A few batches in flight, so recording one batch's results never leaves the budget idle; the
   // shared request budget, not this, decides the pace.
-  const batches: T[][] = [];
-  for (let i = 0; i < items.length; i += BATCH_SIZE) batches.push(items.slice(i, i + BATCH_SIZE));
+  const batches = inBatches(items);
   let next = 0;
   const worker = async () => {
     while (next < batches.length && !aborted) await run(batches[next++] as T[], true);

@@ -12,10 +12,10 @@ import {
   type UnmatchedAccount,
   unmatchedAccounts,
 } from "../../store/hubspot-store.ts";
-import { type CrmObject, writeInBatches } from "./batch-write.ts";
-import { changedProperties, companyProperties } from "./company-properties.ts";
+import { type BatchWrite, type CrmObject, writeInBatches } from "./batch-write.ts";
+import { changedProperties, companyPropertyValues } from "./company-property-values.ts";
 import { type HubSpotHttp, rejectedAnswer } from "./hubspot-http.ts";
-import { COMPANY } from "./properties.ts";
+import { COMPANY } from "./property-definitions.ts";
 
 /** Domains per search request: one IN filter holds at most 100 values, and each domain is also sent with "www.". */
 export const DOMAINS_PER_SEARCH = 50;
@@ -40,11 +40,27 @@ export function normalizeDomain(domain: string): string {
     .replace(/[/?#].*$/, "");
 }
 
+/** Creates a company per account (an upsert on pql_account_id, so a rerun never creates it twice). */
+export const companyUpsert: Pick<BatchWrite<UnmatchedAccount>, "path" | "key" | "input" | "resultKey"> = {
+  path: "/crm/v3/objects/companies/batch/upsert",
+  key: (a) => a.accountId,
+  input: (a) => ({ idProperty: COMPANY.accountId, id: a.accountId, properties: newCompany(a) }),
+  resultKey: (r: CrmObject) => r.properties[COMPANY.accountId] ?? undefined,
+};
+
+/** Writes changed properties to matched companies. */
+export const companyUpdate: Pick<BatchWrite<CompanyWrite>, "path" | "key" | "input" | "resultKey"> = {
+  path: "/crm/v3/objects/companies/batch/update",
+  key: (w) => w.companyId,
+  input: (w) => ({ id: w.companyId, properties: w.properties }),
+  resultKey: (r) => r.id,
+};
+
 /**
  * Finds a HubSpot company for each account in the config's sync tiers that has none: the id
- * stored on the account; else a company with its domain (searched 100 domains per request, and
- * not searched again before `searchAgainAfterHours`); else, for the create tiers, a new company
- * (an upsert on pql_account_id, so a rerun can never create it twice). Matches are cached.
+ * stored on the account; else a company with its domain (searched DOMAINS_PER_SEARCH domains per
+ * request, each also in its www. form, and not searched again before `searchAgainAfterHours`);
+ * else, for the create tiers, a new company (`companyUpsert`). Matches are cached.
  */
 export async function matchCompanies(
   db: Database,
@@ -110,10 +126,7 @@ export async function matchCompanies(
   }
   await recordMatches(db, sharing, now);
   await writeInBatches(http, toCreate, {
-    path: "/crm/v3/objects/companies/batch/upsert",
-    key: (a) => a.accountId,
-    input: (a) => ({ idProperty: COMPANY.accountId, id: a.accountId, properties: newCompany(a) }),
-    resultKey: (r: CrmObject) => r.properties[COMPANY.accountId] ?? undefined,
+    ...companyUpsert,
     settled: async (outcome) => {
       // An upsert can answer with a company another account already holds (e.g. one created
       // before a lost answer, then found by a sharing account's domain): that account keeps it.
@@ -166,18 +179,26 @@ export function newCompany(a: UnmatchedAccount): Record<string, string> {
   return properties;
 }
 
-/** Company ids by normalised domain; where several companies share a domain, the oldest (lowest id). */
+/**
+ * The search for companies with these (normalised) domains: the one request body the sync sends
+ * and the preview shows. HubSpot compares values as stored, so each domain is also searched in
+ * its www. form (a company saved as www.acme.com).
+ */
 export function domainSearch(domains: readonly string[], after?: string) {
-  // HubSpot compares values as stored: a company saved as www.acme.com is found by its www. form.
   const values = [...new Set(domains.flatMap((d) => [d, `www.${d}`]))];
   return {
-    filterGroups: [{ filters: [{ propertyName: "domain", operator: "IN", values }] }],
-    properties: ["domain", "name", COMPANY.accountId],
-    limit: SEARCH_PAGE,
-    ...(after ? { after } : {}),
+    method: "POST" as const,
+    path: "/crm/v3/objects/companies/search",
+    body: {
+      filterGroups: [{ filters: [{ propertyName: "domain", operator: "IN", values }] }],
+      properties: ["domain", "name", COMPANY.accountId],
+      limit: SEARCH_PAGE,
+      ...(after ? { after } : {}),
+    },
   };
 }
 
+/** Company ids by normalised domain; where several companies share a domain, the oldest (lowest id). */
 async function searchDomains(http: HubSpotHttp, domains: string[]): Promise<Map<string, string>> {
   const found = new Map<string, string>();
   let after: string | undefined;
@@ -185,18 +206,7 @@ async function searchDomains(http: HubSpotHttp, domains: string[]): Promise<Map<
     const { status, body } = await http.send<{
       results: CrmObject[];
       paging?: { next?: { after: string } };
-    }>({
-      method: "POST",
-      path: "/crm/v3/objects/companies/search",
-      body: {
-        filterGroups: [
-          { filters: [{ propertyName: "domain", operator: "IN", values: [...new Set(domains)] }] },
-        ],
-        properties: ["domain", "name", COMPANY.accountId],
-        limit: SEARCH_PAGE,
-        ...(after ? { after } : {}),
-      },
-    });
+    }>(domainSearch(domains, after));
     if (status !== 200) {
       throw rejectedAnswer("a company search by domain", status, body);
     }
@@ -229,10 +239,7 @@ export async function writeCompanies(db: Database, http: HubSpotHttp, now: Date)
   const pending = await pendingCompanyWrites(db);
   const result: WriteResult = { written: 0, unchanged: pending.unchanged, rejected: [], unconfirmed: 0 };
   await writeInBatches(http, pending.writes, {
-    path: "/crm/v3/objects/companies/batch/update",
-    key: (w) => w.companyId,
-    input: (w) => ({ id: w.companyId, properties: w.properties }),
-    resultKey: (r) => r.id,
+    ...companyUpdate,
     settled: async (outcome) => {
       await recordWritten(
         db,
@@ -273,7 +280,7 @@ export async function pendingCompanyWrites(
   const writes: CompanyWrite[] = [];
   let unchanged = 0;
   for (const state of await matchedCompanies(db)) {
-    const properties = changedProperties(companyProperties(state), state.written, state.rejected);
+    const properties = changedProperties(companyPropertyValues(state), state.written, state.rejected);
     if (Object.keys(properties).length === 0) unchanged++;
     else writes.push({ accountId: state.accountId, companyId: state.companyId, properties });
   }

@@ -1,6 +1,6 @@
 import type { HubSpotConfig } from "../../config/schema.ts";
 import type { PendingTask } from "../../store/hubspot-store.ts";
-import { TASK_ROUTING_KEY } from "./properties.ts";
+import { TASK_ROUTING_KEY } from "./property-definitions.ts";
 
 /** Task -> company association (HUBSPOT_DEFINED). */
 export const TASK_TO_COMPANY = 192;

@@ -4,8 +4,11 @@ import { markTasksSent, type PendingTask, pendingTasks, recordTasks } from "../.
 import { BATCH_SIZE, type CrmObject, writeInBatches } from "./batch-write.ts";
 import { type HubSpotHttp, rejectedAnswer } from "./hubspot-http.ts";
 import { resolveOwners } from "./owners.ts";
-import { TASK_ROUTING_KEY } from "./properties.ts";
+import { TASK_ROUTING_KEY } from "./property-definitions.ts";
 import { routingKey, taskInput } from "./task-payload.ts";
+
+/** Where tasks are created, 100 per call, each with its company association. */
+export const TASK_CREATE_PATH = "/crm/v3/objects/tasks/batch/create";
 
 export interface TaskResult {
   created: number;
@@ -81,7 +84,7 @@ export async function syncTasks(
   );
   // 2. Create, 100 per call, each with its company association.
   await writeInBatches(http, toCreate, {
-    path: "/crm/v3/objects/tasks/batch/create",
+    path: TASK_CREATE_PATH,
     creates: true,
     key: (t) => routingKey(t),
     input: (t) => taskInput(t, t.companyId, config.hubspot, owners.get(t.decisionId)),

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
   changedProperties,
-  companyProperties,
-} from "../../../../src/integrations/hubspot/company-properties.ts";
+  companyPropertyValues,
+} from "../../../../src/integrations/hubspot/company-property-values.ts";
 import type { CompanyState } from "../../../../src/store/hubspot-store.ts";
 
 const state: CompanyState = {
@@ -28,9 +28,9 @@ const state: CompanyState = {
   rejected: null,
 };
 
-describe("companyProperties", () => {
+describe("companyPropertyValues", () => {
   it("renders every property as the string HubSpot stores, top 3 reasons, hours to claim", () => {
-    expect(companyProperties(state)).toEqual({
+    expect(companyPropertyValues(state)).toEqual({
       pql_account_id: "acct_1",
       pql_score: "82.5",
       pql_tier: "hot",
@@ -49,7 +49,7 @@ describe("companyProperties", () => {
   });
 
   it("clears what is unknown: no ICP, never routed, never claimed", () => {
-    const p = companyProperties({
+    const p = companyPropertyValues({
       ...state,
       icp: null,
       routedAt: null,

@@ -1,12 +1,14 @@
-import type { LoadedConfig } from "../config/load-config.ts";
-import { routeNewlyHot } from "../routing/route-newly-hot.ts";
-import { readAccountFeatures } from "../store/account-features-query.ts";
-import { finishCycleRun, startCycleRun } from "../store/cycle-store.ts";
-import type { Database } from "../store/database.ts";
-import { withJobLock } from "../store/job-lock.ts";
-import { attributeMessages } from "../store/message-store.ts";
-import { personaKeys } from "../store/persona-store.ts";
-import { lastRoutedAt, recordRoutingDecisions } from "../store/routing-store.ts";
+import type { LoadedConfig } from "../../config/load-config.ts";
+import { routeNewlyHot } from "../../routing/route-newly-hot.ts";
+import type { AccountFeatures } from "../../signals/account-features.ts";
+import { personaMatcher } from "../../signals/persona.ts";
+import { scoreAccount, type Tier } from "../../signals/score-account.ts";
+import { readAccountFeatures } from "../../store/account-features-query.ts";
+import { finishCycleRun, startCycleRun } from "../../store/cycle-store.ts";
+import { withJobLock } from "../../store/job-lock.ts";
+import { attributeMessages } from "../../store/message-store.ts";
+import { personaKeys } from "../../store/persona-store.ts";
+import { lastRoutedAt, recordRoutingDecisions } from "../../store/routing-store.ts";
 import {
   accountCount,
   accountIdsAsOf,
@@ -16,10 +18,8 @@ import {
   type SnapshotInput,
   tierCounts,
   writeSnapshots,
-} from "../store/score-store.ts";
-import type { AccountFeatures } from "./account-features.ts";
-import { personaMatcher } from "./persona.ts";
-import { scoreAccount, type Tier } from "./score-account.ts";
+} from "../../store/score-store.ts";
+import type { JobContext } from "../runtime.ts";
 
 export interface ScorePassResult {
   asOf: string;
@@ -39,9 +39,8 @@ export interface ScorePassResult {
 }
 
 export interface ScorePassOptions {
-  db: Database;
-  config: LoadedConfig;
-  now: Date;
+  /** The time to score as of (default: now, by the runtime's clock). */
+  now?: Date;
   /** Re-score every account even when the config and data allow an incremental pass. */
   full?: boolean;
   /**
@@ -62,13 +61,14 @@ const TIER_RANK: Record<string, number> = { cold: 0, warm: 1, hot: 2 };
  * their features in the database in chunks, score them (pure), and write one snapshot each.
  * Recorded as a cycle run.
  */
-export async function runScorePass(options: ScorePassOptions): Promise<ScorePassResult> {
-  return withJobLock(options.db, "scoring pass", () => scorePassLocked(options));
+export async function runScorePass(rt: JobContext, options: ScorePassOptions = {}): Promise<ScorePassResult> {
+  return withJobLock(rt.db, "scoring pass", () => scorePassLocked(rt, options));
 }
 
-async function scorePassLocked(options: ScorePassOptions): Promise<ScorePassResult> {
-  const { db, config, now } = options;
-  const started = new Date();
+async function scorePassLocked(rt: JobContext, options: ScorePassOptions): Promise<ScorePassResult> {
+  const { db, config, clock } = rt;
+  const started = new Date(clock.now());
+  const now = options.now ?? started;
   const runId = await startCycleRun(db, "score", started);
   try {
     const last = await lastScorePass(db);
@@ -191,19 +191,19 @@ async function scorePassLocked(options: ScorePassOptions): Promise<ScorePassResu
       tiers,
       routed,
       changes,
-      durationMs: Date.now() - started.getTime(),
+      durationMs: clock.now() - started.getTime(),
       phases,
     };
     await finishCycleRun(db, runId, {
       status: "ok",
-      endedAt: new Date(),
+      endedAt: new Date(clock.now()),
       stats: { ...result, changes: summarise(changes) },
     });
     return result;
   } catch (error) {
     await finishCycleRun(db, runId, {
       status: "failed",
-      endedAt: new Date(),
+      endedAt: new Date(clock.now()),
       errors: [{ message: (error as Error).message }],
     });
     throw error;

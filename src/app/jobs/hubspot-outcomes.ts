@@ -1,8 +1,7 @@
-import type { HubSpotConfig } from "../../config/schema.ts";
-import type { Database } from "../../store/database.ts";
+import { BATCH_SIZE, type CrmObject } from "../../integrations/hubspot/batch-write.ts";
+import { type HubSpotHttp, rejectedAnswer } from "../../integrations/hubspot/hubspot-http.ts";
 import { matchedCompanyOutcomes, type OutcomeRow, storeOutcomes } from "../../store/outcome-store.ts";
-import { BATCH_SIZE, type CrmObject } from "./batch-write.ts";
-import { type HubSpotHttp, rejectedAnswer } from "./hubspot-http.ts";
+import type { Runtime } from "../runtime.ts";
 
 export interface OutcomeResult {
   /** Matched companies read. */
@@ -19,10 +18,11 @@ export interface OutcomeResult {
  * recorded as not converted; an outcome recorded as converted by another source is kept.
  */
 export async function syncOutcomes(
-  db: Database,
+  rt: Pick<Runtime, "db" | "config">,
   http: HubSpotHttp,
-  config: HubSpotConfig,
 ): Promise<OutcomeResult> {
+  const { db } = rt;
+  const config = rt.config.config.hubspot;
   const rows = await matchedCompanyOutcomes(db);
   const accountOf = new Map(rows.map((r) => [r.company_id, r.account_id]));
   const won =

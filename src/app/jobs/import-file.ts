@@ -1,9 +1,14 @@
 import fs from "node:fs";
 import readline from "node:readline";
 import { parse as parseCsv } from "csv-parse";
-import type { StoreResult } from "../store/message-store.ts";
-import { csvRowToMessage, unknownCsvColumns } from "./csv-message.ts";
-import { MAX_MESSAGE_BYTES, parseSegmentMessage, type SegmentMessage } from "./segment-message.ts";
+import { csvRowToMessage, unknownCsvColumns } from "../../signals/csv-message.ts";
+import {
+  MAX_MESSAGE_BYTES,
+  parseSegmentMessage,
+  type SegmentMessage,
+} from "../../signals/segment-message.ts";
+import { storeMessages } from "../../store/message-store.ts";
+import type { Runtime } from "../runtime.ts";
 
 export interface ImportSummary {
   accepted: number;
@@ -12,13 +17,10 @@ export interface ImportSummary {
 }
 
 export interface ImportOptions {
-  /** Stores one batch; batches are written one at a time while the next is parsed. */
-  store: (messages: SegmentMessage[]) => Promise<StoreResult>;
   format?: "ndjson" | "csv";
   batchSize?: number;
-  /** Batches handed to `store` before the oldest is written (so the next is prepared meanwhile). */
+  /** Batches handed to the store before the oldest is written (so the next is prepared meanwhile). */
   concurrency?: number;
-  receivedAt?: Date;
   onProgress?: (progress: { bytesRead: number; totalBytes: number }) => void;
 }
 
@@ -28,10 +30,14 @@ export interface ImportOptions {
  * batches waiting on the database while the next is parsed. A bad line is rejected with its physical
  * line number (counted from 1, blank lines included) and every valid line is still stored.
  */
-export async function importFile(file: string, options: ImportOptions): Promise<ImportSummary> {
+export async function importFile(
+  rt: Pick<Runtime, "db" | "clock">,
+  file: string,
+  options: ImportOptions = {},
+): Promise<ImportSummary> {
   const format = options.format ?? (file.toLowerCase().endsWith(".csv") ? "csv" : "ndjson");
   const batchSize = options.batchSize ?? 10000;
-  const receivedAt = options.receivedAt ?? new Date();
+  const receivedAt = new Date(rt.clock.now());
   const totalBytes = fs.statSync(file).size;
   const summary: ImportSummary = { accepted: 0, duplicates: 0, rejected: [] };
   const stream = fs.createReadStream(file, { highWaterMark: 1 << 16 });
@@ -49,8 +55,7 @@ export async function importFile(file: string, options: ImportOptions): Promise<
     lines = [];
     while (inFlight.size >= (options.concurrency ?? 2)) await Promise.race(inFlight);
     if (failure) throw failure;
-    const write: Promise<void> = options
-      .store(messages)
+    const write: Promise<void> = storeMessages(rt.db, messages, rt.clock)
       .then((result) => {
         summary.accepted += result.accepted;
         summary.duplicates += result.duplicates;
@@ -62,8 +67,8 @@ export async function importFile(file: string, options: ImportOptions): Promise<
       })
       .finally(() => inFlight.delete(write));
     inFlight.add(write);
-    if (options.onProgress && Date.now() - lastProgress > 100) {
-      lastProgress = Date.now();
+    if (options.onProgress && rt.clock.now() - lastProgress > 100) {
+      lastProgress = rt.clock.now();
       options.onProgress({ bytesRead: stream.bytesRead, totalBytes });
     }
   };

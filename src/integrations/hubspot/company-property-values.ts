@@ -1,5 +1,5 @@
 import type { CompanyState } from "../../store/hubspot-store.ts";
-import { COMPANY } from "./properties.ts";
+import { COMPANY } from "./property-definitions.ts";
 
 /** How many reasons go into the company's "top reasons" property. */
 const TOP_REASONS = 3;
@@ -8,7 +8,7 @@ const TOP_REASONS = 3;
  * The pql-router properties a company should hold, as the strings HubSpot stores. Pure.
  * Missing values are "" (which clears the property in HubSpot).
  */
-export function companyProperties(state: CompanyState): Record<string, string> {
+export function companyPropertyValues(state: CompanyState): Record<string, string> {
   const iso = (d: Date | null) => (d ? d.toISOString() : "");
   const num = (n: number | null) => (n === null ? "" : String(n));
   const timeToClaim =

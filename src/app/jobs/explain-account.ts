@@ -1,0 +1,50 @@
+import type { AccountFeatures } from "../../signals/account-features.ts";
+import { personaMatcher } from "../../signals/persona.ts";
+import { type AccountScore, scoreAccount } from "../../signals/score-account.ts";
+import { readAccountFeatures } from "../../store/account-features-query.ts";
+import { personaKeys } from "../../store/persona-store.ts";
+import { findAccountId, scoreHistory } from "../../store/score-store.ts";
+import type { Runtime } from "../runtime.ts";
+
+export interface AccountExplanation {
+  accountId: string;
+  asOf: Date;
+  features: AccountFeatures;
+  result: AccountScore;
+  /** Distance of the score to each tier threshold (negative: below it). */
+  thresholds: { tier: "hot" | "warm"; at: number; distance: number }[];
+  /** The latest snapshots up to `asOf`, newest first. */
+  trend: { asOf: Date; score: number; tier: string; configVersion: string }[];
+}
+
+/**
+ * Why an account (by id or domain) scores what it does as of `asOf`: its features read from the
+ * database, scored now by the current config, with the thresholds nearby and its recent
+ * snapshots. undefined when no account has that id or domain.
+ */
+export async function explainAccount(
+  rt: Pick<Runtime, "db" | "config">,
+  key: string,
+  asOf: Date,
+): Promise<AccountExplanation | undefined> {
+  const { db } = rt;
+  const config = rt.config.config;
+  const accountId = await findAccountId(db, key);
+  if (!accountId) return undefined;
+  const personas = await personaKeys(db, personaMatcher(config.personas));
+  const [features] = await readAccountFeatures(db, config, asOf, [accountId], personas);
+  if (!features) return undefined;
+  const result = scoreAccount(features, config, asOf);
+  const distance = (at: number) => Math.round((result.score - at) * 100) / 100;
+  return {
+    accountId,
+    asOf,
+    features,
+    result,
+    thresholds: [
+      { tier: "hot", at: config.tiers.hot, distance: distance(config.tiers.hot) },
+      { tier: "warm", at: config.tiers.warm, distance: distance(config.tiers.warm) },
+    ],
+    trend: await scoreHistory(db, accountId, asOf, 5),
+  };
+}

@@ -1,0 +1,89 @@
+import type { Logger } from "pino";
+import { type Clock, systemClock } from "../clock.ts";
+import { type LoadedConfig, loadConfig } from "../config/load-config.ts";
+import type { Settings } from "../config/settings.ts";
+import { createHttpHost, type HttpHost, type ServerTimeouts, sendJson } from "../http/http-host.ts";
+import { mountTrackingApi } from "../integrations/segment/tracking-api.ts";
+import { type Database, openDatabase } from "../store/database.ts";
+import { storeMessages } from "../store/message-store.ts";
+import { migrate } from "../store/migrate.ts";
+
+/**
+ * Everything a job needs, built once per process and shared by every entry point (the CLI, the
+ * worker, the Slack handlers): the settings, a logger, the clock, the database (opened once),
+ * the RevOps config and the one HTTP server. Jobs take the parts they use and return plain data.
+ */
+export interface Runtime {
+  readonly settings: Settings;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly db: Database;
+  /** The RevOps config, read and validated on first use: a job that needs none never reads it. */
+  readonly config: LoadedConfig;
+  /** The process's one HTTP server: health always; ingest once `listen` finds a write key. */
+  readonly http: HttpHost;
+  /** Mounts what the settings enable (the Tracking API with PQL_INGEST_WRITE_KEY), then listens. */
+  listen(port: number, host?: string): Promise<number>;
+  /** Closes the HTTP server and the database; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** What most jobs take: the runtime's database, config, log and clock (tests pass these alone). */
+export type JobContext = Pick<Runtime, "db" | "config" | "log" | "clock">;
+
+export interface RuntimeOptions {
+  settings: Settings;
+  log: Logger;
+  clock?: Clock;
+  /** Apply pending migrations on open (default true; `db migrate` opens without). */
+  migrate?: boolean;
+  /** An open, migrated database to use instead of opening one; the caller keeps it (close leaves it open). */
+  db?: Database;
+  httpTimeouts?: Partial<ServerTimeouts>;
+}
+
+export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const { settings, log } = options;
+  const clock = options.clock ?? systemClock;
+  const db = options.db ?? (await openDatabase(settings));
+  try {
+    if (!options.db && options.migrate !== false) await migrate(db);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  const http = createHttpHost({ log, ...(options.httpTimeouts ? { timeouts: options.httpTimeouts } : {}) });
+  http.route("GET", "/healthz", (_req, res) => sendJson(res, 200, { ok: true }));
+  let config: LoadedConfig | undefined;
+  let closing: Promise<void> | undefined;
+  return {
+    settings,
+    log,
+    clock,
+    db,
+    get config() {
+      config ??= loadConfig(settings.configPath);
+      return config;
+    },
+    http,
+    async listen(port, host) {
+      const writeKey = settings.ingestWriteKey;
+      if (writeKey) {
+        mountTrackingApi(http, {
+          writeKey,
+          store: (messages) => storeMessages(db, messages, clock),
+          log,
+          now: () => new Date(clock.now()),
+        });
+      }
+      return http.listen(port, host);
+    },
+    close() {
+      closing ??= (async () => {
+        await http.close();
+        if (!options.db) await db.close();
+      })();
+      return closing;
+    },
+  };
+}

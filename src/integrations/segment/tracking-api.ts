@@ -1,0 +1,125 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Logger } from "pino";
+import { type HttpHost, readBody, sendJson } from "../../http/http-host.ts";
+import {
+  MESSAGE_TYPES,
+  type MessageType,
+  parseSegmentMessage,
+  type SegmentMessage,
+} from "../../signals/segment-message.ts";
+import type { StoreResult } from "../../store/message-store.ts";
+
+/** Segment's limit per request. */
+export const MAX_REQUEST_BYTES = 500 * 1024;
+
+export interface TrackingApiOptions {
+  writeKey: string;
+  store: (messages: SegmentMessage[]) => Promise<StoreResult>;
+  log: Logger;
+  now: () => Date;
+}
+
+/**
+ * The Segment HTTP Tracking API, as routes of the process's HTTP host: POST
+ * /v1/track|identify|group|page|screen|alias|batch with HTTP Basic auth (write key as user name,
+ * empty password), so Segment's own client libraries pointed at this host work unchanged.
+ *
+ * A batch with invalid messages stores the valid ones and answers 200 with the rejected
+ * indexes and reasons; a request that is not JSON, too large or unauthenticated stores nothing.
+ */
+export function mountTrackingApi(host: HttpHost, options: TrackingApiOptions): void {
+  const expected = digest(options.writeKey);
+  const { now } = options;
+
+  host.route("POST", "/v1/:type", async (req, res, params) => {
+    const route = params.type ?? "";
+    const type =
+      route === "batch" ? "batch" : (MESSAGE_TYPES as readonly string[]).includes(route) ? route : null;
+    if (!type) return sendJson(res, 404, { success: false, error: `no such endpoint: POST /v1/${route}` });
+
+    const body = await readBody(req, MAX_REQUEST_BYTES);
+    if (body === null) {
+      res.setHeader("Connection", "close");
+      return sendJson(res, 400, { success: false, error: "request body over the 500 KB limit" });
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString("utf8"));
+    } catch {
+      return sendJson(res, 400, { success: false, error: "request body is not valid JSON" });
+    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+      return sendJson(res, 400, { success: false, error: "request body must be a JSON object" });
+    }
+    const payload = parsed as Record<string, unknown>;
+    if (!authorised(req.headers.authorization, payload.writeKey, expected)) {
+      res.setHeader("WWW-Authenticate", 'Basic realm="pql-router"');
+      return sendJson(res, 401, { success: false, error: "missing or wrong write key" });
+    }
+
+    const receivedAt = now();
+    if (type !== "batch") {
+      const { writeKey: _ignored, ...message } = payload;
+      const result = parseSegmentMessage(message, { receivedAt, type: type as MessageType });
+      if (!result.ok) return sendJson(res, 400, { success: false, error: result.reason });
+      const stored = await options.store([result.message]);
+      const refused = stored.rejected[0];
+      if (refused) return sendJson(res, 400, { success: false, error: refused.reason });
+      return sendJson(res, 200, { success: true, ...stored });
+    }
+
+    if (!Array.isArray(payload.batch)) {
+      return sendJson(res, 400, { success: false, error: "batch: expected an array of messages" });
+    }
+    const shared = isObject(payload.context) ? payload.context : undefined;
+    const valid: SegmentMessage[] = [];
+    /** Index in the request of each valid message. */
+    const positions: number[] = [];
+    const rejected: { index: number; reason: string }[] = [];
+    payload.batch.forEach((item: unknown, index) => {
+      const message =
+        shared && isObject(item)
+          ? { ...item, context: { ...shared, ...(isObject(item.context) ? item.context : {}) } }
+          : item;
+      const result = parseSegmentMessage(message, { receivedAt });
+      if (result.ok) {
+        valid.push(result.message);
+        positions.push(index);
+      } else rejected.push({ index, reason: result.reason });
+    });
+    const stored = await options.store(valid);
+    for (const refused of stored.rejected)
+      rejected.push({ index: positions[refused.index] as number, reason: refused.reason });
+    rejected.sort((a, b) => a.index - b.index);
+    if (rejected.length > 0)
+      options.log.warn(
+        { rejected: rejected.length, accepted: stored.accepted },
+        "batch had messages that were not stored",
+      );
+    return sendJson(res, 200, {
+      success: true,
+      accepted: stored.accepted,
+      duplicates: stored.duplicates,
+      rejected,
+    });
+  });
+}
+
+function authorised(header: string | undefined, bodyKey: unknown, expected: Buffer): boolean {
+  let key: string | undefined;
+  if (header?.startsWith("Basic ")) {
+    const decoded = Buffer.from(header.slice(6), "base64").toString("utf8");
+    key = decoded.includes(":") ? decoded.slice(0, decoded.indexOf(":")) : decoded;
+  } else if (typeof bodyKey === "string") {
+    key = bodyKey;
+  }
+  return key !== undefined && timingSafeEqual(digest(key), expected);
+}
+
+function digest(value: string): Buffer {
+  return createHash("sha256").update(value).digest();
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
