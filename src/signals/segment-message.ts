@@ -48,14 +48,21 @@ const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|
  */
 export function parseSegmentMessage(
   value: unknown,
-  options: { receivedAt: Date; byteLength?: number; type?: MessageType; text?: string },
+  options: {
+    receivedAt: Date;
+    byteLength?: number;
+    type?: MessageType;
+    text?: string;
+    /** The caller ran `unstorableValue` over every part of the message already. */
+    valuesChecked?: boolean;
+  },
 ): ParseResult {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     return fail("not a JSON object");
   }
   const raw = value as Record<string, unknown>;
   // Before anything walks the message: its depth bounds every recursion that follows.
-  const unstorable = unstorableValue(raw, options.text);
+  const unstorable = options.valuesChecked ? null : unstorableValue(raw, options.text);
   if (unstorable) return fail(unstorable);
   const size = options.byteLength ?? Buffer.byteLength(JSON.stringify(raw));
   if (size > MAX_MESSAGE_BYTES) return fail(`message is ${size} bytes, over the 32 KB limit`);
@@ -157,7 +164,10 @@ export function parseTimestamp(value: unknown): Date | null {
     return null;
   const hasZone = /(?:Z|[+-]\d{2}(?::?\d{2})?)$/i.test(value) && value.length > 10;
   const ms = Date.parse(hasZone ? value : `${value.length === 10 ? `${value}T00:00:00` : value}Z`);
-  return Number.isNaN(ms) ? null : new Date(ms);
+  if (Number.isNaN(ms)) return null;
+  // Years 1 to 9999 in UTC: PostgreSQL refuses year 0, and ISO strings stay comparable as text.
+  const utcYear = new Date(ms).getUTCFullYear();
+  return utcYear >= 1 && utcYear <= 9999 ? new Date(ms) : null;
 }
 
 const ID_FIELDS = ["messageId", "userId", "anonymousId", "groupId", "previousId"] as const;
@@ -190,31 +200,40 @@ const UNSTORABLE_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/;
  */
 export function unstorableValue(message: Record<string, unknown>, text?: string): string | null {
   if (text !== undefined && !UNSTORABLE_ESCAPE.test(text) && bracketCount(text) <= MAX_DEPTH) return null;
-  const stack: { value: unknown; path: string; depth: number }[] = [{ value: message, path: "", depth: 1 }];
-  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
-    const { value, path, depth } = item;
+  // Paths are rebuilt from parent links only for a value found wrong: walking costs O(1) a node.
+  type Node = { value: unknown; key: string | number | null; parent: Node | null; depth: number };
+  const pathOf = (node: Node): string => {
+    const parts: string[] = [];
+    for (let n: Node | null = node; n !== null && n.key !== null; n = n.parent) {
+      if (typeof n.key === "number") parts.push(`[${n.key}]`);
+      else {
+        const key = n.key.length > 40 ? `${n.key.slice(0, 37)}...` : n.key;
+        parts.push(n.parent?.key === null ? key : `.${key}`);
+      }
+    }
+    return parts.reverse().join("") || "(message)";
+  };
+  const stack: Node[] = [{ value: message, key: null, parent: null, depth: 1 }];
+  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
+    const { value, depth } = node;
     if (typeof value === "string") {
       const problem = unstorableString(value);
-      if (problem) return `${path || "(message)"}: ${problem}`;
+      if (problem) return `${pathOf(node)}: ${problem}`;
       continue;
     }
     if (value === null || typeof value !== "object") continue;
-    if (depth > MAX_DEPTH) return `${path}: nested over ${MAX_DEPTH} levels deep, the limit`;
+    if (depth > MAX_DEPTH) return `${pathOf(node)}: nested over ${MAX_DEPTH} levels deep, the limit`;
     if (Array.isArray(value)) {
       for (let i = value.length - 1; i >= 0; i--)
-        stack.push({ value: value[i], path: `${path}[${i}]`, depth: depth + 1 });
+        stack.push({ value: value[i], key: i, parent: node, depth: depth + 1 });
       continue;
     }
     const keys = Object.keys(value);
     for (let i = keys.length - 1; i >= 0; i--) {
       const key = keys[i] as string;
       const problem = unstorableString(key);
-      if (problem) return `${path || "(message)"}: a key ${problem}`;
-      stack.push({
-        value: (value as Record<string, unknown>)[key],
-        path: path === "" ? key : `${path}.${key}`,
-        depth: depth + 1,
-      });
+      if (problem) return `${pathOf(node)}: a key ${problem}`;
+      stack.push({ value: (value as Record<string, unknown>)[key], key, parent: node, depth: depth + 1 });
     }
   }
   return null;
@@ -239,7 +258,8 @@ function bracketCount(text: string): number {
 }
 
 function fail(reason: string): ParseResult {
-  return { ok: false, reason };
+  // A reason names a path the sender chose: bounded, so a rejection never costs more than the message.
+  return { ok: false, reason: reason.length > 300 ? `${reason.slice(0, 297)}...` : reason };
 }
 
 /** A Segment id: a non-empty string (numbers are accepted and stringified); null when absent; undefined when malformed. */

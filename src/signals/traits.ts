@@ -38,23 +38,38 @@ export interface AccountFields {
   tech_stack?: string[];
 }
 
-export function accountFields(traits: Record<string, unknown>): AccountFields {
-  const fields: AccountFields = {};
-  const set = <K extends keyof AccountFields>(key: K, value: AccountFields[K] | undefined) => {
-    if (value !== undefined) fields[key] = value;
-  };
-  const sent = (field: keyof AccountFields) =>
-    ACCOUNT_FIELD_TRAITS[field].map((k) => traits[k]).find((v) => v !== undefined && v !== null);
-  set("name", text(sent("name")));
-  set("domain", domainOf(text(traits.domain) ?? text(traits.website)));
-  set("employees", wholeNumber(sent("employees")));
-  set("industry", text(sent("industry")));
-  set("region", text(sent("region")));
-  set("plan", text(sent("plan")));
-  set("seats", wholeNumber(sent("seats")));
-  set("mrr", number(sent("mrr")));
-  set("tech_stack", list(sent("tech_stack")));
-  return fields;
+/** When each trait was last set (ISO timestamps, comparable as text), or absent. */
+export type TraitTimes = Record<string, string>;
+
+const ACCOUNT_PARSERS: { [K in keyof AccountFields]-?: (value: unknown) => AccountFields[K] | undefined } = {
+  name: text,
+  domain: (value) => domainOf(text(value)),
+  employees: wholeNumber,
+  industry: text,
+  region: text,
+  plan: text,
+  seats: wholeNumber,
+  mrr: money,
+  tech_stack: list,
+};
+
+const USER_PARSERS: { [K in keyof UserFields]-?: (value: unknown) => UserFields[K] | undefined } = {
+  // Longer is no address (RFC 5321 allows 254 characters), and the column is indexed.
+  email: (value) => {
+    const email = text(value);
+    return email && email.length <= 254 ? email.toLowerCase() : undefined;
+  },
+  title: text,
+  persona: text,
+};
+
+/**
+ * The typed account fields read from traits. A field read from several traits (`domain` from
+ * `domain` or `website`) takes the valid value of the one set most recently (by `times`; without
+ * them, or on a tie, the first listed). A value of the wrong shape is skipped.
+ */
+export function accountFields(traits: Record<string, unknown>, times?: TraitTimes): AccountFields {
+  return pickFields<AccountFields>(traits, times, ACCOUNT_FIELD_TRAITS, ACCOUNT_PARSERS);
 }
 
 export interface UserFields {
@@ -63,18 +78,34 @@ export interface UserFields {
   persona?: string;
 }
 
-export function userFields(traits: Record<string, unknown>): UserFields {
-  const fields: UserFields = {};
-  const first = (field: keyof UserFields) =>
-    USER_FIELD_TRAITS[field].map((k) => text(traits[k])).find((v) => v !== undefined);
-  const email = first("email");
-  const title = first("title");
-  const persona = first("persona");
-  // Longer is no address (RFC 5321 allows 254 characters), and the column is indexed.
-  if (email && email.length <= 254) fields.email = email.toLowerCase();
-  if (title) fields.title = title;
-  if (persona) fields.persona = persona;
-  return fields;
+/** The typed user fields read from traits, chosen as `accountFields` chooses. */
+export function userFields(traits: Record<string, unknown>, times?: TraitTimes): UserFields {
+  return pickFields<UserFields>(traits, times, USER_FIELD_TRAITS, USER_PARSERS);
+}
+
+function pickFields<F extends object>(
+  traits: Record<string, unknown>,
+  times: TraitTimes | undefined,
+  sources: { [K in keyof F]-?: readonly string[] },
+  parsers: { [K in keyof F]-?: (value: unknown) => F[K] | undefined },
+): F {
+  const fields: Partial<F> = {};
+  for (const field of Object.keys(sources) as (keyof F)[]) {
+    let best: F[keyof F] | undefined;
+    let bestAt = "";
+    for (const trait of sources[field]) {
+      if (!Object.hasOwn(traits, trait)) continue;
+      const value = parsers[field](traits[trait]);
+      if (value === undefined) continue;
+      const at = times?.[trait] ?? "";
+      if (best === undefined || at > bestAt) {
+        best = value;
+        bestAt = at;
+      }
+    }
+    if (best !== undefined) fields[field] = best;
+  }
+  return fields as F;
 }
 
 /** "https://www.Acme.com/about" -> "acme.com"; "acme.com" -> "acme.com". */
@@ -94,6 +125,12 @@ function text(value: unknown): string | undefined {
   if (typeof value === "string" && value.trim() !== "") return value.trim();
   if (typeof value === "number" && Number.isFinite(value)) return String(value);
   return undefined;
+}
+
+/** Money fits numeric(12,2): under ten billion. */
+function money(value: unknown): number | undefined {
+  const n = number(value);
+  return n !== undefined && n < 10_000_000_000 ? n : undefined;
 }
 
 function number(value: unknown): number | undefined {

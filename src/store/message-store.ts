@@ -1,6 +1,6 @@
 import { type Clock, systemClock } from "../clock.ts";
 import type { SegmentMessage } from "../signals/segment-message.ts";
-import { ACCOUNT_FIELD_TRAITS, accountFields, USER_FIELD_TRAITS, userFields } from "../signals/traits.ts";
+import { accountFields, type TraitTimes, userFields } from "../signals/traits.ts";
 import { copyField } from "./copy-field.ts";
 import type { Database, SqlClient } from "./database.ts";
 
@@ -102,7 +102,6 @@ interface AccountRow {
   /** trait -> ISO time of the message that set it (ISO strings compare in time order). */
   trait_times: Record<string, string> | null;
   traits_at: string | null;
-  [field: string]: unknown;
 }
 
 interface UserRow {
@@ -112,7 +111,6 @@ interface UserRow {
   traits_at: string | null;
   account_id: string | null;
   account_at: string | null;
-  [field: string]: unknown;
 }
 
 interface Batch {
@@ -167,12 +165,6 @@ function foldBatch(messages: readonly SegmentMessage[]): Batch {
       links.set(previousId, { previous_id: previousId, user_id: m.userId, created_at: at });
     }
   }
-  for (const account of accounts.values()) {
-    if (account.traits) Object.assign(account, accountFields(account.traits));
-  }
-  for (const user of users.values()) {
-    if (user.traits) Object.assign(user, userFields(user.traits));
-  }
   // Rows in key order: concurrent batches then lock shared rows in the same order (no deadlock).
   const byId = <T extends { id: string }>(rows: Iterable<T>) =>
     [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -190,7 +182,8 @@ function foldBatch(messages: readonly SegmentMessage[]): Batch {
 /** Folds one message's traits into a row (messages come oldest first): each trait takes its newest value. */
 function mergeTraits(row: AccountRow | UserRow, traits: Record<string, unknown>, at: string): void {
   row.traits = { ...row.traits, ...traits };
-  const times = row.trait_times ?? {};
+  // No prototype: a trait named "__proto__" is a key like any other.
+  const times = row.trait_times ?? (Object.create(null) as Record<string, string>);
   for (const key of Object.keys(traits)) times[key] = at;
   row.trait_times = times;
   row.traits_at = at;
@@ -205,75 +198,109 @@ function objectOrEmpty(value: unknown): Record<string, unknown> {
 /**
  * SET clauses of an upsert that merges traits per trait, newest wins by the time of the message
  * that sent each one (`trait_times`), whatever order messages arrive in: a trait an older message
- * sends fills a gap or replaces an older value, never a newer one. A typed column follows the
- * traits it is read from (`fields`: column -> trait names); `incoming` maps a column to the
- * expression of its incoming value when that is not simply `excluded.<column>`.
+ * sends fills a gap or replaces an older value, never a newer one. The merge runs in the
+ * statement, under the row's lock, so concurrent writers cannot lose each other's traits.
  */
-function newestWinsPerTrait(
-  table: string,
-  fields: Record<string, readonly string[]>,
-  incoming: Record<string, string> = {},
-): string {
+function mergeTraitsSql(table: string): string {
   // ISO-8601 UTC strings of one format compare in time order; a trait without a time loses.
-  const timeOf = (row: string, key: string) => `COALESCE(${row}.trait_times->>${key}, '')`;
+  const timeOf = (row: string) => `COALESCE(${row}.trait_times->>k, '')`;
   const keysOf = (column: string) =>
     `SELECT jsonb_object_keys(${table}.${column}) UNION SELECT jsonb_object_keys(excluded.${column})`;
   const mergedTraits = `(SELECT COALESCE(jsonb_object_agg(k,
-      CASE WHEN excluded.traits ? k AND (NOT ${table}.traits ? k OR ${timeOf("excluded", "k")} >= ${timeOf(table, "k")})
+      CASE WHEN excluded.traits ? k AND (NOT ${table}.traits ? k OR ${timeOf("excluded")} >= ${timeOf(table)})
         THEN excluded.traits->k ELSE ${table}.traits->k END), '{}'::jsonb)
     FROM (${keysOf("traits")}) AS t(k))`;
   const mergedTimes = `(SELECT COALESCE(jsonb_object_agg(k, GREATEST(${table}.trait_times->>k, excluded.trait_times->>k)), '{}'::jsonb)
     FROM (${keysOf("trait_times")}) AS t(k))`;
-  const latest = (row: string, keys: readonly string[]) =>
-    `GREATEST(${keys.map((k) => `${row}.trait_times->>'${k}'`).join(", ")})`;
-  return Object.entries(fields)
-    .map(([column, keys]) => {
-      const value = incoming[column] ?? `excluded.${column}`;
-      const newer = `${latest("excluded", keys)} >= COALESCE(${latest(table, keys)}, '')`;
-      return `${column} = CASE WHEN ${value} IS NOT NULL AND ${newer} THEN ${value} ELSE COALESCE(${table}.${column}, ${value}) END`;
-    })
-    .concat(
-      `traits = ${mergedTraits}`,
-      `trait_times = ${mergedTimes}`,
-      `traits_at = GREATEST(${table}.traits_at, excluded.traits_at)`,
-      `updated_at = CASE WHEN ${mergedTraits} IS DISTINCT FROM ${table}.traits THEN now() ELSE ${table}.updated_at END`,
-    )
-    .join(",\n      ");
+  return [
+    `traits = ${mergedTraits}`,
+    `trait_times = ${mergedTimes}`,
+    `traits_at = GREATEST(${table}.traits_at, excluded.traits_at)`,
+    `updated_at = CASE WHEN ${mergedTraits} IS DISTINCT FROM ${table}.traits THEN now() ELSE ${table}.updated_at END`,
+  ].join(",\n      ");
 }
 
-const ACCOUNT_COLUMNS = Object.keys(ACCOUNT_FIELD_TRAITS);
+interface MergedRow {
+  id: string;
+  traits: Record<string, unknown>;
+  trait_times: TraitTimes;
+}
 
 async function upsertAccounts(tx: SqlClient, rows: AccountRow[]): Promise<void> {
-  // tech_stack is never NULL in the table, so "not sent" is read from the incoming traits.
-  const techStackSent = "CASE WHEN excluded.traits ?| $2::text[] THEN excluded.tech_stack END";
-  await tx.query(
-    `INSERT INTO accounts AS a (id, ${ACCOUNT_COLUMNS.join(", ")}, traits, trait_times, traits_at)
-    SELECT r.id, ${ACCOUNT_COLUMNS.map((c) => (c === "tech_stack" ? "COALESCE(r.tech_stack, ARRAY[]::text[])" : `r.${c}`)).join(", ")},
-      COALESCE(r.traits, '{}'), COALESCE(r.trait_times, '{}'), r.traits_at
-    FROM jsonb_to_recordset($1::jsonb) AS r(id text, name text, domain text, employees int, industry text,
-      region text, plan text, seats int, mrr numeric, tech_stack text[], traits jsonb, trait_times jsonb,
-      traits_at timestamptz)
+  const { rows: merged } = await tx.query<MergedRow>(
+    `INSERT INTO accounts AS a (id, traits, trait_times, traits_at)
+    SELECT r.id, COALESCE(r.traits, '{}'), COALESCE(r.trait_times, '{}'), r.traits_at
+    FROM jsonb_to_recordset($1::jsonb) AS r(id text, traits jsonb, trait_times jsonb, traits_at timestamptz)
     ON CONFLICT (id) DO UPDATE SET
-      ${newestWinsPerTrait("a", ACCOUNT_FIELD_TRAITS, { tech_stack: techStackSent })}
-    WHERE excluded.traits_at IS NOT NULL`,
-    [JSON.stringify(rows), ACCOUNT_FIELD_TRAITS.tech_stack],
+      ${mergeTraitsSql("a")}
+    WHERE excluded.traits_at IS NOT NULL
+    RETURNING a.id, a.traits, a.trait_times`,
+    [JSON.stringify(rows)],
+  );
+  await writeFields(
+    tx,
+    "accounts",
+    merged.map((m) => ({ id: m.id, ...accountFields(m.traits, m.trait_times) })),
+    ACCOUNT_COLUMNS,
   );
 }
 
 async function upsertUsers(tx: SqlClient, rows: UserRow[]): Promise<void> {
-  await tx.query(
-    `INSERT INTO users AS u (id, email, title, persona, account_id, account_at, traits, trait_times, traits_at)
-    SELECT r.id, r.email, r.title, r.persona, r.account_id, r.account_at, COALESCE(r.traits, '{}'),
-      COALESCE(r.trait_times, '{}'), r.traits_at
-    FROM jsonb_to_recordset($1::jsonb) AS r(id text, email text, title text, persona text, account_id text,
-      account_at timestamptz, traits jsonb, trait_times jsonb, traits_at timestamptz)
+  const { rows: merged } = await tx.query<MergedRow>(
+    `INSERT INTO users AS u (id, account_id, account_at, traits, trait_times, traits_at)
+    SELECT r.id, r.account_id, r.account_at, COALESCE(r.traits, '{}'), COALESCE(r.trait_times, '{}'), r.traits_at
+    FROM jsonb_to_recordset($1::jsonb) AS r(id text, account_id text, account_at timestamptz, traits jsonb,
+      trait_times jsonb, traits_at timestamptz)
     ON CONFLICT (id) DO UPDATE SET
-      ${newestWinsPerTrait("u", USER_FIELD_TRAITS)},
+      ${mergeTraitsSql("u")},
       account_id = CASE WHEN excluded.account_at IS NOT NULL AND (u.account_at IS NULL OR excluded.account_at >= u.account_at)
         THEN excluded.account_id ELSE u.account_id END,
       account_at = GREATEST(u.account_at, excluded.account_at)
-    WHERE excluded.traits_at IS NOT NULL OR excluded.account_at IS NOT NULL`,
+    WHERE excluded.traits_at IS NOT NULL OR excluded.account_at IS NOT NULL
+    RETURNING u.id, u.traits, u.trait_times`,
     [JSON.stringify(rows)],
+  );
+  await writeFields(
+    tx,
+    "users",
+    merged.map((m) => ({ id: m.id, ...userFields(m.traits, m.trait_times) })),
+    USER_COLUMNS,
+  );
+}
+
+/** Column -> SQL type of the typed fields read from traits. */
+const ACCOUNT_COLUMNS: Record<string, string> = {
+  name: "text",
+  domain: "text",
+  employees: "int",
+  industry: "text",
+  region: "text",
+  plan: "text",
+  seats: "int",
+  mrr: "numeric",
+  tech_stack: "text[]",
+};
+const USER_COLUMNS: Record<string, string> = { email: "text", title: "text", persona: "text" };
+
+/**
+ * Sets each row's typed columns from its merged traits (read back from the upsert), in one
+ * statement. A field whose traits hold no valid value keeps the column as it was: a malformed
+ * value is ignored, never a reason to lose a good one.
+ */
+async function writeFields(
+  tx: SqlClient,
+  table: "accounts" | "users",
+  rows: ({ id: string } & Record<string, unknown>)[],
+  columns: Record<string, string>,
+): Promise<void> {
+  const withFields = rows.filter((r) => Object.keys(r).length > 1);
+  if (withFields.length === 0) return;
+  const names = Object.keys(columns);
+  await tx.query(
+    `UPDATE ${table} AS t SET ${names.map((c) => `${c} = COALESCE(r.${c}, t.${c})`).join(", ")}
+    FROM jsonb_to_recordset($1::jsonb) AS r(id text, ${names.map((c) => `${c} ${columns[c]}`).join(", ")})
+    WHERE t.id = r.id AND (${names.map((c) => `t.${c} IS DISTINCT FROM COALESCE(r.${c}, t.${c})`).join(" OR ")})`,
+    [JSON.stringify(withFields)],
   );
 }
 

@@ -78,38 +78,20 @@ for (const engine of ENGINES) {
       });
 
       it("attributes an anonymous message when its alias and its user's first group call come in later, separate batches", async () => {
+        // Batches of two: [page, filler], [alias, filler], [group].
+        const line = (m: Record<string, unknown>) =>
+          JSON.stringify({ timestamp: "2026-10-01T00:00:30Z", ...m });
+        const filler = (n: number) =>
+          line({ type: "track", userId: "u-y", event: "Filler", messageId: `ax-f${n}` });
         const file = writeLines([
-          JSON.stringify({
-            type: "page",
-            anonymousId: "anon-x",
-            messageId: "ax-1",
-            name: "Pricing",
-            timestamp: "2026-10-01T00:00:00Z",
-          }),
-          JSON.stringify({
-            type: "alias",
-            previousId: "anon-x",
-            userId: "u-x",
-            messageId: "ax-2",
-            timestamp: "2026-10-01T00:01:00Z",
-          }),
-          JSON.stringify({
-            type: "track",
-            userId: "u-y",
-            event: "Filler",
-            messageId: "ax-3",
-            timestamp: "2026-10-01T00:02:00Z",
-          }),
-          JSON.stringify({
-            type: "group",
-            userId: "u-x",
-            groupId: "acct_x",
-            messageId: "ax-4",
-            timestamp: "2026-10-01T00:03:00Z",
-          }),
+          line({ type: "page", anonymousId: "anon-x", messageId: "ax-1", name: "Pricing" }),
+          filler(1),
+          line({ type: "alias", previousId: "anon-x", userId: "u-x", messageId: "ax-2" }),
+          filler(2),
+          line({ type: "group", userId: "u-x", groupId: "acct_x", messageId: "ax-4" }),
         ]);
         const summary = await importFile({ db: store.db, clock: systemClock }, file, { batchSize: 2 });
-        expect(summary).toEqual({ accepted: 4, duplicates: 0, rejected: [] });
+        expect(summary).toEqual({ accepted: 5, duplicates: 0, rejected: [] });
         expect(await accountOf("ax-1")).toBe("acct_x");
       });
 
@@ -162,6 +144,59 @@ for (const engine of ENGINES) {
         // The title column follows the newest of the traits it is read from (title, jobTitle, job_title).
         expect(user).toMatchObject({ title: "Founder", email: "tess@tango.example" });
         expect(user.traits).toEqual({ title: "CTO", email: "Tess@Tango.example", jobTitle: "Founder" });
+      });
+
+      it("reads a field from the newest of its traits, in one batch or several alike", async () => {
+        const group = (account: string, id: string, at: string, traits: Record<string, unknown>) =>
+          message({
+            type: "group",
+            userId: `u-${account}`,
+            groupId: account,
+            messageId: id,
+            timestamp: at,
+            traits,
+          });
+        const older = (a: string) =>
+          group(a, `${a}-1`, "2026-10-01T00:00:00Z", { domain: "a-alias.example" });
+        const newer = (a: string) =>
+          group(a, `${a}-2`, "2026-10-02T00:00:00Z", { website: "https://b-alias.example" });
+        await storeMessages(store.db, [older("acct_one_batch"), newer("acct_one_batch")]);
+        await storeMessages(store.db, [newer("acct_two_batches")]);
+        await storeMessages(store.db, [older("acct_two_batches")]);
+        for (const id of ["acct_one_batch", "acct_two_batches"]) {
+          const account = await store.db.prisma.account.findUniqueOrThrow({ where: { id } });
+          expect(account.domain, id).toBe("b-alias.example");
+        }
+        const identify = (id: string, at: string, traits: Record<string, unknown>) =>
+          message({ type: "identify", userId: "u-vp", messageId: id, timestamp: at, traits });
+        await storeMessages(store.db, [identify("vp-5", "2026-10-05T00:00:00Z", { title: "CTO" })]);
+        await storeMessages(store.db, [
+          identify("vp-1", "2026-10-01T00:00:00Z", { title: "Intern" }),
+          identify("vp-9", "2026-10-09T00:00:00Z", { jobTitle: "VP Sales" }),
+        ]);
+        const user = await store.db.prisma.user.findUniqueOrThrow({ where: { id: "u-vp" } });
+        expect(user.title).toBe("VP Sales");
+        expect(user.traits).toEqual({ title: "CTO", jobTitle: "VP Sales" });
+      });
+
+      it("ignores trait values the columns cannot hold, keeping the message and the good values", async () => {
+        const group = (id: string, at: string, traits: Record<string, unknown>) =>
+          message({ type: "group", userId: "u-m", groupId: "acct_m", messageId: id, timestamp: at, traits });
+        await storeMessages(store.db, [
+          group("m-1", "2026-10-01T00:00:00Z", { name: "Mint", mrr: 1200, tech_stack: ["Slack"] }),
+        ]);
+        const result = await storeMessages(store.db, [
+          group("m-2", "2026-10-02T00:00:00Z", { mrr: 1e10, tech_stack: 42, plan: "pro" }),
+        ]);
+        expect(result).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+        const account = await store.db.prisma.account.findUniqueOrThrow({ where: { id: "acct_m" } });
+        expect(account).toMatchObject({ name: "Mint", plan: "pro", techStack: ["Slack"] });
+        expect(Number(account.mrr)).toBe(1200);
+        const parsed = parseSegmentMessage(
+          { type: "track", userId: "u-m", event: "x", timestamp: "0000-06-01T00:00:00Z" },
+          { receivedAt: new Date() },
+        );
+        expect(parsed).toEqual({ ok: false, reason: 'unparseable timestamp "0000-06-01T00:00:00Z"' });
       });
 
       it("imports a file with a NUL line: the valid lines are stored, the bad one is named by its line", async () => {

@@ -2,15 +2,22 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { Logger } from "pino";
 import { type HttpHost, readBody, sendJson } from "../../http/http-host.ts";
 import {
+  MAX_MESSAGE_BYTES,
   MESSAGE_TYPES,
   type MessageType,
   parseSegmentMessage,
   type SegmentMessage,
+  unstorableValue,
 } from "../../signals/segment-message.ts";
 import type { StoreResult } from "../../store/message-store.ts";
 
 /** Segment's limit per request. */
 export const MAX_REQUEST_BYTES = 500 * 1024;
+/**
+ * Largest batch once its shared `context` is repeated in every message (what is stored): ten
+ * times the request limit. Without it, a 500 KB request could store 15,000 copies of a 32 KB context.
+ */
+export const MAX_EXPANDED_BATCH_BYTES = 5 * 1024 * 1024;
 
 export interface TrackingApiOptions {
   writeKey: string;
@@ -71,22 +78,61 @@ export function mountTrackingApi(host: HttpHost, options: TrackingApiOptions): v
     if (!Array.isArray(payload.batch)) {
       return sendJson(res, 400, { success: false, error: "batch: expected an array of messages" });
     }
+    // A batch-level context applies to every message: checked once here, so that repeating it
+    // over thousands of messages never multiplies the checks (or the reasons) by them.
     const shared = isObject(payload.context) ? payload.context : undefined;
+    let sharedBytes = 0;
+    if (shared) {
+      const problem = unstorableValue({ context: shared });
+      if (problem) return sendJson(res, 400, { success: false, error: `batch ${problem}` });
+      sharedBytes = Buffer.byteLength(JSON.stringify(shared));
+      if (sharedBytes > MAX_MESSAGE_BYTES)
+        return sendJson(res, 400, {
+          success: false,
+          error: `context: ${sharedBytes} bytes, over the 32 KB limit of a message it is part of`,
+        });
+    }
     const valid: SegmentMessage[] = [];
     /** Index in the request of each valid message. */
     const positions: number[] = [];
     const rejected: { index: number; reason: string }[] = [];
-    payload.batch.forEach((item: unknown, index) => {
-      const message =
-        shared && isObject(item)
-          ? { ...item, context: { ...shared, ...(isObject(item.context) ? item.context : {}) } }
-          : item;
-      const result = parseSegmentMessage(message, { receivedAt });
+    let expanded = 0;
+    const checked: { index: number; item: Record<string, unknown>; bytes: number }[] = [];
+    for (const [index, item] of (payload.batch as unknown[]).entries()) {
+      if (!isObject(item)) {
+        rejected.push({ index, reason: "not a JSON object" });
+        continue;
+      }
+      const problem = unstorableValue(item);
+      if (problem) {
+        rejected.push({ index, reason: problem });
+        continue;
+      }
+      // An upper bound of the message's size with the shared context (exact when it adds no keys twice).
+      const bytes = Buffer.byteLength(JSON.stringify(item)) + sharedBytes;
+      expanded += bytes;
+      checked.push({ index, item, bytes });
+    }
+    if (expanded > MAX_EXPANDED_BATCH_BYTES) {
+      return sendJson(res, 400, {
+        success: false,
+        error: `batch: its messages with the shared context make ${expanded} bytes, over the ${MAX_EXPANDED_BATCH_BYTES / 1024 / 1024} MB limit; send smaller batches`,
+      });
+    }
+    for (const { index, item, bytes } of checked) {
+      const context = isObject(item.context) ? { ...shared, ...item.context } : shared;
+      const message = shared ? { ...item, context } : item;
+      const byteLength = shared && bytes > MAX_MESSAGE_BYTES ? undefined : bytes;
+      const result = parseSegmentMessage(message, {
+        receivedAt,
+        valuesChecked: true,
+        ...(byteLength === undefined ? {} : { byteLength }),
+      });
       if (result.ok) {
         valid.push(result.message);
         positions.push(index);
       } else rejected.push({ index, reason: result.reason });
-    });
+    }
     const stored = await options.store(valid);
     for (const refused of stored.rejected)
       rejected.push({ index: positions[refused.index] as number, reason: refused.reason });
