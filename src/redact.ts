@@ -12,5 +12,6 @@ export function redactSecrets(text: string, secrets: readonly (string | undefine
   return out.replace(URL_PASSWORD, "$1***@");
 }
 
-// "//user:" then a password up to the "@" that ends the authority (no "/", whitespace or quote in it).
-const URL_PASSWORD = /(\/\/[^/?#@\s:"']*:)[^/?#@\s"']+@/g;
+// "//user:" then the password, up to the last "@" of the authority (a password may hold "@" and
+// quotes; the authority ends at "/", "?", "#" or whitespace). Redacting too much is the safe side.
+const URL_PASSWORD = /(\/\/[^/?#@\s:]*:)[^/?#\s]*@/g;

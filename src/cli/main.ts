@@ -90,7 +90,12 @@ export async function main(
     json = values.json === true;
     const settings = loadSettings(env);
     const log = pino(
-      { level: settings.logLevel, base: undefined },
+      // Log lines pass the same redactor as everything else the process prints.
+      {
+        level: settings.logLevel,
+        base: undefined,
+        hooks: { streamWrite: (line) => redactSecrets(line, secrets) },
+      },
       pino.destination({ dest: 2, sync: true }),
     );
     const ctx: CliContext = {

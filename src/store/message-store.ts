@@ -51,10 +51,16 @@ const UNIQUE_VIOLATION = "23505";
 /** SQLSTATE classes of a value the database refuses: data exception, program limit exceeded. */
 const REFUSED_VALUE_CLASSES = ["22", "54"];
 
+/** Refused messages a batch isolates one by one; past them, a failing part is refused whole. */
+const MAX_ISOLATED = 16;
+
 /**
  * Writes a batch; when the database refuses a value in it (a class of error the message
  * checks should have caught, but one refused value must never cost its neighbours), the batch is
  * halved until the refused messages stand alone. They are returned by index; the rest is stored.
+ * The halving is bounded: after MAX_ISOLATED refusals, a part that still fails is refused whole
+ * (each message with a reason saying so), so a batch of bad values cannot hold the writer for
+ * thousands of transactions.
  */
 async function writeIsolating(
   db: Database,
@@ -62,19 +68,25 @@ async function writeIsolating(
   messages: readonly SegmentMessage[],
   batch: Batch = foldBatch(messages),
   offset = 0,
+  budget = { isolated: 0 },
 ): Promise<{ accepted: number; rejected: StoreResult["rejected"] }> {
   try {
     return { accepted: await writeBatch(db, clock, batch), rejected: [] };
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (typeof code !== "string" || !REFUSED_VALUE_CLASSES.includes(code.slice(0, 2))) throw error;
+    const refused = `the database refused the message (SQLSTATE ${code}): ${(error as Error).message}`;
     if (messages.length === 1) {
-      const reason = `the database refused the message (SQLSTATE ${code}): ${(error as Error).message}`;
-      return { accepted: 0, rejected: [{ index: offset, reason }] };
+      budget.isolated++;
+      return { accepted: 0, rejected: [{ index: offset, reason: refused }] };
+    }
+    if (budget.isolated >= MAX_ISOLATED) {
+      const reason = `not stored: this part of the batch holds a value the database refuses (SQLSTATE ${code}), and the batch had too many to isolate; send these messages again in smaller batches`;
+      return { accepted: 0, rejected: messages.map((_, i) => ({ index: offset + i, reason })) };
     }
     const half = Math.ceil(messages.length / 2);
-    const first = await writeIsolating(db, clock, messages.slice(0, half), undefined, offset);
-    const second = await writeIsolating(db, clock, messages.slice(half), undefined, offset + half);
+    const first = await writeIsolating(db, clock, messages.slice(0, half), undefined, offset, budget);
+    const second = await writeIsolating(db, clock, messages.slice(half), undefined, offset + half, budget);
     return { accepted: first.accepted + second.accepted, rejected: [...first.rejected, ...second.rejected] };
   }
 }

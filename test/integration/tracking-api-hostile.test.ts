@@ -11,14 +11,19 @@ import { listeningRuntime } from "../helpers/runtime.ts";
 const WRITE_KEY = "wk_hostile_7c1d";
 const AUTH = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString("base64")}`;
 
-/** Sends raw bytes on a fresh connection; resolves with everything the server sent once it closes. */
-function raw(port: number, bytes: string, waitMs = 5_000): Promise<{ text: string; closed: boolean }> {
+/** Sends raw bytes on a fresh connection; resolves with what the server sent and when it closed (ms after connecting). */
+function raw(
+  port: number,
+  bytes: string,
+  waitMs = 5_000,
+): Promise<{ text: string; closed: boolean; afterMs: number }> {
   return new Promise((resolve, reject) => {
+    const started = Date.now();
     const socket = net.connect(port, "127.0.0.1");
     let text = "";
     const timer = setTimeout(() => {
       socket.destroy();
-      resolve({ text, closed: false });
+      resolve({ text, closed: false, afterMs: Date.now() - started });
     }, waitMs);
     socket.on("connect", () => {
       if (bytes) socket.write(bytes);
@@ -29,7 +34,7 @@ function raw(port: number, bytes: string, waitMs = 5_000): Promise<{ text: strin
     socket.on("error", reject);
     socket.on("close", () => {
       clearTimeout(timer);
-      resolve({ text, closed: true });
+      resolve({ text, closed: true, afterMs: Date.now() - started });
     });
   });
 }
@@ -78,6 +83,8 @@ for (const engine of ENGINES) {
         });
         return { status: res.status, body: (await res.json()) as Record<string, unknown> };
       };
+      const count = async () =>
+        (await store.db.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM messages")).rows[0]?.n;
       const stored = async (ids: string[]) => {
         const { rows } = await store.db.sql.query<{ message_id: string }>(
           "SELECT message_id FROM messages WHERE message_id = ANY($1::text[]) ORDER BY message_id",
@@ -102,6 +109,7 @@ for (const engine of ENGINES) {
       });
 
       it("closes silent, half-sent and idle connections at its own time limits", async () => {
+        const before = await count();
         const [silent, halfHeaders, halfBody, idle] = await Promise.all([
           raw(port, ""),
           raw(port, "POST /v1/track HTTP/1.1\r\nHost: x\r\n"),
@@ -121,7 +129,9 @@ for (const engine of ENGINES) {
         expect(statusOf(halfHeaders.text)).toBe(408);
         expect(statusOf(halfBody.text)).toBe(408);
         expect(statusOf(idle.text)).toBe(200);
-        expect(await stored(["x"])).toEqual([]);
+        // Within a few sweeps of the limits set here (0.3-0.8 s), far before Node's own (5 s and more).
+        for (const probe of [silent, halfHeaders, halfBody, idle]) expect(probe.afterMs).toBeLessThan(3_000);
+        expect(await count()).toBe(before);
         expect(await healthy()).toBe(200);
       });
 
@@ -218,12 +228,60 @@ for (const engine of ENGINES) {
         const single = await post("/v1/track", deep);
         expect(single.status).toBe(400);
         expect(single.body.error).toMatch(/nested over 32 levels deep, the limit$/);
-        // A whole body of brackets (nesting far past any stack) is refused, not a crash.
-        const brackets = `{"batch":${"[".repeat(200_000)}${"]".repeat(200_000)}}`;
-        const wall = await post("/v1/batch", brackets);
+        // A message whose properties are brackets nested far past any stack is refused by depth, not a crash.
+        const brackets = withProperties("deep-wall", `${"[".repeat(200_000)}${"]".repeat(200_000)}`);
+        const wall = await post("/v1/batch", `{"batch":[${brackets}]}`);
         expect(wall.status).toBe(200);
-        expect(wall.body.rejected).toEqual([{ index: 0, reason: "not a JSON object" }]);
+        expect(wall.body.rejected).toEqual([
+          {
+            index: 0,
+            reason: `properties${"[0]".repeat(MAX_DEPTH - 1)}: nested over ${MAX_DEPTH} levels deep, the limit`,
+          },
+        ]);
         expect(await healthy()).toBe(200);
+      });
+
+      it("checks a batch's shared context once, and bounds what repeating it may cost", async () => {
+        const poisoned = await post("/v1/batch", { context: { note: "a\u0000" }, batch: [track("ctx-1")] });
+        expect(poisoned).toEqual({
+          status: 400,
+          body: {
+            success: false,
+            error: "batch context.note: contains a NUL character (\\u0000), which cannot be stored",
+          },
+        });
+        // 40,000 keys in the context, 20,000 empty messages (a 460 KB request): refused at once.
+        const keys = Object.fromEntries(Array.from({ length: 40_000 }, (_, i) => [`k${i}`, 1]));
+        const wide = await post("/v1/batch", {
+          context: keys,
+          batch: Array.from({ length: 20_000 }, () => ({})),
+        });
+        expect(wide.status).toBe(400);
+        expect(wide.body.error).toMatch(
+          /^context: \d+ bytes, over the 32 KB limit of a message it is part of$/,
+        );
+        // A 30 KB context over 200 messages would store 6 MB: refused whole.
+        const padded = { padding: "p".repeat(30 * 1024) };
+        const many = Array.from({ length: 200 }, (_, i) => track(`ctx-many-${i}`));
+        const repeated = await post("/v1/batch", { context: padded, batch: many });
+        expect(repeated.status).toBe(400);
+        expect(repeated.body.error).toMatch(
+          /^batch: its messages with the shared context make \d+ bytes, over the 5 MB limit/,
+        );
+        expect(await stored(["ctx-1", "ctx-many-0"])).toEqual([]);
+        // A reasonable shared context applies to every message, under each message's own context.
+        const ok = await post("/v1/batch", {
+          context: { groupId: "acct_shared", locale: "en" },
+          batch: [track("ctx-ok-1", { context: {} }), { ...track("ctx-ok-2"), context: { locale: "fr" } }],
+        });
+        expect(ok.body).toMatchObject({ accepted: 2, rejected: [] });
+        const { rows } = await store.db.sql.query<{ account_id: string; locale: string }>(
+          "SELECT account_id, payload->'context'->>'locale' AS locale FROM messages WHERE message_id LIKE 'ctx-ok-%' ORDER BY message_id",
+        );
+        expect(rows).toEqual([
+          { account_id: "acct_shared", locale: "en" },
+          { account_id: "acct_shared", locale: "fr" },
+        ]);
       });
 
       it("refuses ids over the documented length per message", async () => {

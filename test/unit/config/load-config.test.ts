@@ -132,6 +132,16 @@ describe("an invalid config", () => {
     expect(found[19_999]).toBe(`unknown_key_19999: unknown key (line ${firstLine + 19_999}, column 20)`);
   }, 10_000);
 
+  it("places 80,000 unknown keys (a file just under the size cap) within the same bound", () => {
+    // A scan per lookup (quadratic) would take minutes here; the index per map keeps it to seconds.
+    const keys = Array.from({ length: 80_000 }, (_, i) => `k${i}: 1`).join("\n");
+    const source = `${example}\n${keys}\n`;
+    expect(Buffer.byteLength(source)).toBeLessThan(1024 * 1024);
+    const found = problems(source);
+    expect(found).toHaveLength(80_000);
+    expect(found[79_999]).toBe(`k79999: unknown key (line ${example.split("\n").length + 80_000}, column 9)`);
+  }, 10_000);
+
   it("still reports a duplicate key in a long map, once, at the second occurrence", () => {
     const keys = Array.from({ length: 5_000 }, (_, i) => `  k${i}: 1`).join("\n");
     const found = problems(`extra:\n${keys}\n  k17: 2\n`);
