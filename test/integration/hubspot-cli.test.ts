@@ -181,7 +181,13 @@ describe("pql-router hubspot (CLI)", () => {
       const rerun = await runCli(["hubspot", "sync", "--json"], env);
       expect(rerun.json).toMatchObject({ tasksCreated: 0, tasksRecovered: routed, failed: 0 });
       expect(creates()).toBe(before);
-      expect(fake.requests.some((r) => r.path === "/crm/v3/objects/tasks/batch/read")).toBe(true);
+      // Found among their companies' tasks: associations, then the tasks themselves, read by id.
+      expect(fake.requests.some((r) => r.path === "/crm/v4/associations/companies/tasks/batch/read")).toBe(
+        true,
+      );
+      const reads = fake.requests.filter((r) => r.path === "/crm/v3/objects/tasks/batch/read");
+      expect(reads.length).toBeGreaterThan(0);
+      for (const read of reads) expect(read.body).not.toHaveProperty("idProperty");
       expect(fake.tasks.size).toBe(routed);
       const recorded = await query<{ task: string }>(
         "SELECT hubspot_task_id AS task FROM routing_decisions WHERE hubspot_task_id IS NOT NULL",

@@ -41,8 +41,12 @@ export interface BatchWrite<T> {
 
 export interface BatchOutcome<T> {
   ok: { item: T; result: CrmObject }[];
-  /** Rejected by HubSpot with a 4xx: recorded against the record, never retried as is. */
-  rejected: { item: T; reason: string }[];
+  /**
+   * Rejected by HubSpot with a 4xx: recorded against the record, never retried as is. `category`
+   * is HubSpot's error category (VALIDATION_ERROR, OBJECT_NOT_FOUND, CONFLICT...): decide on it,
+   * never on the reason's text.
+   */
+  rejected: { item: T; reason: string; category: string | null }[];
   /** Neither confirmed nor rejected (e.g. a 207 error we cannot tie to a record): tried again next cycle. */
   unconfirmed: T[];
 }
@@ -103,7 +107,7 @@ export async function writeInBatches<T>(http: HubSpotHttp, items: readonly T[], 
       }
       const outcome = {
         ok: [],
-        rejected: batch.map((item) => ({ item, reason: describe(status, body) })),
+        rejected: batch.map((item) => ({ item, reason: describe(status, body), category: categoryOf(body) })),
         unconfirmed: [],
       };
       totals.rejected += outcome.rejected.length;
@@ -126,7 +130,11 @@ export async function writeInBatches<T>(http: HubSpotHttp, items: readonly T[], 
         if (item === undefined) continue;
         byKey.delete(key);
         if (FINAL.test(error.category ?? ""))
-          outcome.rejected.push({ item, reason: describeBatchError(error) });
+          outcome.rejected.push({
+            item,
+            reason: describeBatchError(error),
+            category: error.category ?? null,
+          });
         else transient.push(item);
       }
     }
@@ -175,16 +183,22 @@ function errorKeys(error: BatchError): string[] {
   return keys;
 }
 
+/** Whether HubSpot refused the call for a property it does not know (the error detail's code). */
 function missingProperty(body: unknown): boolean {
-  const text = JSON.stringify(body ?? "");
-  return text.includes("PROPERTY_DOESNT_EXIST");
+  const details = (body as { errors?: unknown } | null)?.errors;
+  return (
+    Array.isArray(details) &&
+    details.some((d) => (d as { code?: unknown } | null)?.code === "PROPERTY_DOESNT_EXIST")
+  );
+}
+
+function categoryOf(body: unknown): string | null {
+  const category = (body as { category?: unknown } | null)?.category;
+  return typeof category === "string" ? category : null;
 }
 
 function describe(status: number, body: unknown): string {
-  const category =
-    body && typeof body === "object" && "category" in body
-      ? String((body as { category: unknown }).category)
-      : "";
+  const category = categoryOf(body);
   return `${status}${category ? ` ${category}` : ""}: ${errorMessage(body)}`.slice(0, 1000);
 }
 

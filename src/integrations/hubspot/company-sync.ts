@@ -247,7 +247,7 @@ export async function writeCompanies(db: Database, http: HubSpotHttp, now: Date)
         now,
       );
       // A company deleted or merged in HubSpot is forgotten, so the account is matched again.
-      const gone = outcome.rejected.filter(({ reason }) => /OBJECT_NOT_FOUND/.test(reason));
+      const gone = outcome.rejected.filter(({ category }) => category === "OBJECT_NOT_FOUND");
       await forgetCompanies(
         db,
         gone.map(({ item }) => item.accountId),

@@ -28,7 +28,7 @@ export const COMPANY = {
   configVersion: "pql_config_version",
 } as const;
 
-/** The task property that makes task creation exactly-once: one value per routing decision. */
+/** The task property that makes task creation exactly-once: one value per routing decision, found again through the company's tasks. */
 export const TASK_ROUTING_KEY = "pql_routing_key";
 
 const text = (name: string, label: string, description: string, long = false): PropertyDefinition => ({
@@ -87,15 +87,13 @@ export const COMPANY_PROPERTIES: readonly PropertyDefinition[] = [
   text(COMPANY.configVersion, "PQL config version", "Version of the scoring config that produced the score"),
 ];
 
+/** Tasks cannot require unique values (HubSpot offers that on contacts, companies, deals, tickets, custom objects). */
 export const TASK_PROPERTIES: readonly PropertyDefinition[] = [
-  {
-    ...text(
-      TASK_ROUTING_KEY,
-      "PQL routing key",
-      "One value per routing decision: makes task creation exactly-once",
-    ),
-    hasUniqueValue: true,
-  },
+  text(
+    TASK_ROUTING_KEY,
+    "PQL routing key",
+    "One value per routing decision: makes task creation exactly-once",
+  ),
 ];
 
 /** The objects pql-router defines properties on, with their definitions. */

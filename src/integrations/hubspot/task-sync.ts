@@ -1,7 +1,7 @@
 import type { PqlConfig } from "../../config/schema.ts";
 import type { Database } from "../../store/database.ts";
 import { markTasksSent, type PendingTask, pendingTasks, recordTasks } from "../../store/hubspot-store.ts";
-import { BATCH_SIZE, type CrmObject, writeInBatches } from "./batch-write.ts";
+import { type CrmObject, inBatches, writeInBatches } from "./batch-write.ts";
 import { type HubSpotHttp, rejectedAnswer } from "./hubspot-http.ts";
 import { resolveOwners } from "./owners.ts";
 import { TASK_ROUTING_KEY } from "./property-definitions.ts";
@@ -25,12 +25,16 @@ export interface TaskResult {
 /**
  * Creates one HubSpot task per routing decision, exactly once:
  *  1. a decision is marked "sent" in the database (committed) before its create goes out;
- *  2. the create carries the decision's routing key in pql_routing_key, a unique property;
+ *  2. the create carries the decision's routing key in pql_routing_key and is associated with
+ *     the account's company in the same call;
  *  3. a decision marked sent but without a recorded task id (the process died between
- *     HubSpot's answer and our write, or the answer was lost) is first looked up by that key:
- *     found, its id is recorded and nothing is created; not found, it is created.
- * HubSpot's unique-value check on pql_routing_key refuses a second task with the same key
- * even if the lookup missed it.
+ *     HubSpot's answer and our write, or the answer was lost) is first looked up among its
+ *     company's tasks: found by routing key, its id is recorded and nothing is created; not
+ *     found, it is created.
+ * Tasks cannot have a unique-value property (HubSpot offers those on contacts, companies, deals,
+ * tickets and custom objects, not on activities), so the lookup reads the company's task
+ * associations, a direct read that does not lag like the search index, rather than reading
+ * tasks by an idProperty.
  */
 export async function syncTasks(
   db: Database,
@@ -64,7 +68,7 @@ export async function syncTasks(
   result.waiting = pending.length - ready.length;
   // 3. Look up what may already exist.
   const sent = ready.filter((t) => t.sentAt !== null);
-  const found = await findByRoutingKey(http, sent.map(routingKey));
+  const found = await findByRoutingKey(http, sent);
   await recordTasks(
     db,
     sent.flatMap((t) => {
@@ -90,8 +94,8 @@ export async function syncTasks(
     input: (t) => taskInput(t, t.companyId, config.hubspot, owners.get(t.decisionId)),
     resultKey: (r: CrmObject) => r.properties[TASK_ROUTING_KEY] ?? undefined,
     settled: async (outcome) => {
-      // A conflict on the routing key means the task exists: left as sent, the next run finds it.
-      const final = outcome.rejected.filter(({ reason }) => !reason.includes("CONFLICT"));
+      // A conflict means the task exists: left as sent, the next run finds it among the company's tasks.
+      const final = outcome.rejected.filter(({ category }) => category !== "CONFLICT");
       await recordTasks(db, [
         ...outcome.ok.map(({ item, result: r }) => ({ decisionId: item.decisionId, taskId: r.id })),
         ...final.map(({ item, reason }) => ({ decisionId: item.decisionId, error: reason })),
@@ -104,26 +108,40 @@ export async function syncTasks(
   return result;
 }
 
-/** Task ids by routing key, read 100 keys per call with idProperty (a direct read, not a search). */
-async function findByRoutingKey(http: HubSpotHttp, keys: string[]): Promise<Map<string, string>> {
+/**
+ * Task ids by routing key, for tasks that may exist: the task associations of their companies
+ * (v4 batch read, 100 companies a call), then those tasks' routing keys (100 tasks a call).
+ */
+async function findByRoutingKey(
+  http: HubSpotHttp,
+  tasks: (PendingTask & { companyId: string })[],
+): Promise<Map<string, string>> {
   const found = new Map<string, string>();
-  for (let i = 0; i < keys.length; i += BATCH_SIZE) {
+  if (tasks.length === 0) return found;
+  const wanted = new Set(tasks.map(routingKey));
+  const taskIds = new Set<string>();
+  for (const companies of inBatches([...new Set(tasks.map((t) => t.companyId))])) {
+    const { status, body } = await http.send<{ results?: { to: { toObjectId: number | string }[] }[] }>({
+      method: "POST",
+      path: "/crm/v4/associations/companies/tasks/batch/read",
+      body: { inputs: companies.map((id) => ({ id })) },
+    });
+    // 207: some companies have no tasks (NO_ASSOCIATIONS_FOUND), which only means none exists yet.
+    if (status !== 200 && status !== 207)
+      throw rejectedAnswer("a company-to-task association read", status, body);
+    for (const link of body?.results ?? []) for (const to of link.to) taskIds.add(String(to.toObjectId));
+  }
+  for (const ids of inBatches([...taskIds])) {
     const { status, body } = await http.send<{ results?: CrmObject[] }>({
       method: "POST",
       path: "/crm/v3/objects/tasks/batch/read",
-      body: {
-        idProperty: TASK_ROUTING_KEY,
-        properties: [TASK_ROUTING_KEY],
-        inputs: keys.slice(i, i + BATCH_SIZE).map((id) => ({ id })),
-      },
+      body: { properties: [TASK_ROUTING_KEY], inputs: ids.map((id) => ({ id })) },
     });
-    // 200: all found; 207: some not found; 404: none found.
-    if (status !== 200 && status !== 207 && status !== 404) {
-      throw rejectedAnswer("a task lookup by routing key", status, body);
-    }
+    // 207: a task deleted meanwhile (OBJECT_NOT_FOUND), which is not ours to recover.
+    if (status !== 200 && status !== 207) throw rejectedAnswer("a task read", status, body);
     for (const task of body?.results ?? []) {
       const key = task.properties[TASK_ROUTING_KEY];
-      if (key) found.set(key, task.id);
+      if (key && wanted.has(key)) found.set(key, task.id);
     }
   }
   return found;

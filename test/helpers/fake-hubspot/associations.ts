@@ -27,6 +27,7 @@ const RULES: readonly AssociationRule[] = [
   { from: "deals", to: "companies", typeId: 341, label: null },
   { from: "companies", to: "deals", typeId: 6, label: "Primary" },
   { from: "companies", to: "deals", typeId: 342, label: null },
+  { from: "companies", to: "tasks", typeId: 191, label: null },
 ];
 
 export interface AssociationSpec {
@@ -43,8 +44,7 @@ export interface AssociationTypeOut {
 function targetOf(segment: string): AssociationTarget | undefined {
   const lower = segment.toLowerCase();
   if (lower === "contacts" || lower === "contact" || lower === "0-1") return "contacts";
-  const type = objectTypeOf(lower);
-  return type === "tasks" ? undefined : type;
+  return objectTypeOf(lower);
 }
 
 function pair(fromSegment: string, toSegment: string): { from: ObjectType; to: AssociationTarget } {
@@ -144,6 +144,10 @@ export function associate(
           associationCategory: spec.associationCategory,
         });
     }
+  } else if (from === "companies" && to === "tasks") {
+    associate(state, "tasks", toId, "companies", fromId, [
+      { associationCategory: "HUBSPOT_DEFINED", associationTypeId: 192 },
+    ]);
   } else if (from === "deals" && to === "companies") {
     const deal = state.deals.get(fromId);
     if (!deal) return;
@@ -176,6 +180,12 @@ export function associationsOf(
       if (i === 0) types.unshift({ category: "HUBSPOT_DEFINED", typeId: 5, label: "Primary" });
       out.set(companyId, types);
     });
+  } else if (from === "companies" && to === "tasks") {
+    // The reverse of each task's company associations (192 from the task, 191 from the company).
+    for (const task of state.tasks.values()) {
+      if (task.associations.some((a) => a.toObjectType === "companies" && a.toId === record.id))
+        out.set(task.id, [{ category: "HUBSPOT_DEFINED", typeId: 191, label: null }]);
+    }
   } else if (from === "companies" && to === "deals") {
     // The reverse of each deal's companies: the deal's first company is its primary one.
     for (const deal of state.deals.values()) {

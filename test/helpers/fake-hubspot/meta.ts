@@ -42,6 +42,7 @@ export function getProperty(state: CrmState, type: ObjectType, name: string): Re
 export function createProperty(state: CrmState, type: ObjectType, body: unknown): Reply {
   const groups = state.groups(type);
   const d = parsePropertyCreate(body, "request body", (g) => groups.has(g));
+  refuseUniqueOnActivities(type, [d]);
   const defs = state.definitions(type);
   if (defs.has(d.name))
     throw apiError(409, "OBJECT_ALREADY_EXISTS", alreadyExists(d.name), { context: { name: [d.name] } });
@@ -62,6 +63,7 @@ export function batchCreateProperties(
   const parsed: PropertyDefinition[] = inputs.map((input, i) =>
     parsePropertyCreate(input, `inputs[${i}]`, (g) => groups.has(g)),
   );
+  refuseUniqueOnActivities(type, parsed);
   const defs = state.definitions(type);
   const results: unknown[] = [];
   const errors: RecordError[] = [];
@@ -136,4 +138,17 @@ export function getOwner(state: CrmState, id: string): Reply {
   const owner = state.owners.find((o) => o.id === id);
   if (!owner) throw notFound(`Owner ${id} not found`);
   return { status: 200, body: renderOwner(owner) };
+}
+
+/**
+ * HubSpot offers unique-value properties on contacts, companies, deals, tickets and custom
+ * objects only; activities such as tasks refuse them (the whole request, like other validation).
+ */
+function refuseUniqueOnActivities(type: ObjectType, definitions: PropertyDefinition[]): void {
+  if (type !== "tasks") return;
+  const unique = definitions.find((d) => d.hasUniqueValue);
+  if (unique)
+    throw validationError(
+      `Property "${unique.name}": unique values can only be required on contacts, companies, deals, tickets and custom objects`,
+    );
 }

@@ -22,7 +22,7 @@ export interface CompanyRecord extends CrmRecord {
   updatedAt: string;
 }
 
-export type AssociationTarget = "companies" | "contacts" | "deals";
+export type AssociationTarget = "companies" | "contacts" | "deals" | "tasks";
 
 export interface TaskAssociation {
   toObjectType: AssociationTarget;

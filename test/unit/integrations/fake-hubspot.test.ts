@@ -917,41 +917,49 @@ describe("tasks and associations", () => {
     expect(ghost.body).toMatchObject({ category: "OBJECT_NOT_FOUND" });
   });
 
-  it("reads, updates and upserts tasks like companies", async () => {
+  it("refuses a unique-value property on tasks, and reads and updates tasks by id", async () => {
     const c = await startFake();
-    await c.call("POST", "/crm/v3/properties/tasks/batch/create", {
-      inputs: [
-        {
-          name: "pql_task_key",
-          label: "Key",
-          type: "string",
-          fieldType: "text",
-          groupName: "taskinformation",
-          hasUniqueValue: true,
-        },
-      ],
+    const property = {
+      name: "pql_task_key",
+      label: "Key",
+      type: "string",
+      fieldType: "text",
+      groupName: "taskinformation",
+    };
+    const unique = await c.call("POST", "/crm/v3/properties/tasks/batch/create", {
+      inputs: [{ ...property, hasUniqueValue: true }],
     });
-    const upsert = await c.call("POST", "/crm/v3/objects/tasks/batch/upsert", {
-      inputs: [
-        { id: "k1", idProperty: "pql_task_key", properties: { hs_timestamp: DUE, hs_task_subject: "A" } },
-      ],
+    expect(unique.status).toBe(400);
+    expect(JSON.stringify(unique.body)).toMatch(/contacts, companies, deals, tickets and custom objects/);
+    expect(c.fake.properties.get("tasks")?.has("pql_task_key")).toBe(false);
+    expect(
+      (await c.call("POST", "/crm/v3/properties/tasks/batch/create", { inputs: [property] })).status,
+    ).toBe(201);
+    const created = await c.call("POST", "/crm/v3/objects/tasks/batch/create", {
+      inputs: [{ properties: { hs_timestamp: DUE, hs_task_subject: "A", pql_task_key: "k1" } }],
     });
-    expect(upsert.status).toBe(200);
-    expect(upsert.body).toMatchObject({ results: [{ new: true }] });
-    const read = await c.call("POST", "/crm/v3/objects/tasks/batch/read", {
+    expect(created.status).toBe(201);
+    const byKey = await c.call("POST", "/crm/v3/objects/tasks/batch/read", {
       inputs: [{ id: "k1" }],
       idProperty: "pql_task_key",
       properties: ["hs_task_subject"],
     });
-    expect(read.body).toMatchObject({
-      results: [{ properties: { hs_task_subject: "A", hs_createdate: expect.any(String) } }],
+    expect(byKey.status).toBe(400);
+    const read = await c.call("POST", "/crm/v3/objects/tasks/batch/read", {
+      inputs: [{ id: ids(created.body)[0] }],
+      properties: ["hs_task_subject", "pql_task_key"],
     });
-    const noTimestamp = await c.call("POST", "/crm/v3/objects/tasks/batch/upsert", {
-      inputs: [{ id: "k2", idProperty: "pql_task_key", properties: { hs_task_subject: "B" } }],
+    expect(read.body).toMatchObject({
+      results: [
+        { properties: { hs_task_subject: "A", pql_task_key: "k1", hs_createdate: expect.any(String) } },
+      ],
+    });
+    const noTimestamp = await c.call("POST", "/crm/v3/objects/tasks/batch/create", {
+      inputs: [{ properties: { hs_task_subject: "B" } }],
     });
     expect(noTimestamp.status).toBe(400);
     const update = await c.call("POST", "/crm/v3/objects/tasks/batch/update", {
-      inputs: [{ id: ids(upsert.body)[0], properties: { hs_task_status: "COMPLETED" } }],
+      inputs: [{ id: ids(created.body)[0], properties: { hs_task_status: "COMPLETED" } }],
     });
     expect(update.status).toBe(200);
     const found = await c.call("POST", "/crm/v3/objects/tasks/search", {

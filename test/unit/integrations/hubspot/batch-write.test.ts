@@ -62,7 +62,9 @@ describe("writeInBatches", () => {
     const { totals, outcomes } = await write(http, ids(4));
     expect(sent).toEqual([["1", "2", "3", "4"], ["3"]]);
     expect(totals).toEqual({ ok: 3, rejected: 1, unconfirmed: 0 });
-    expect(outcomes[0]?.rejected).toEqual([{ item: "2", reason: "OBJECT_NOT_FOUND: gone" }]);
+    expect(outcomes[0]?.rejected).toEqual([
+      { item: "2", reason: "OBJECT_NOT_FOUND: gone", category: "OBJECT_NOT_FOUND" },
+    ]);
   });
 
   it("splits a batch answered 400 until the bad record stands alone, and records the 400 against it", async () => {
@@ -75,7 +77,7 @@ describe("writeInBatches", () => {
     expect(sent).toEqual([["1", "2", "3", "4"], ["1", "2"], ["3", "4"], ["3"], ["4"]]);
     expect(totals).toEqual({ ok: 3, rejected: 1, unconfirmed: 0 });
     expect(outcomes.flatMap((o) => o.rejected)).toEqual([
-      { item: "3", reason: "400 VALIDATION_ERROR: bad value" },
+      { item: "3", reason: "400 VALIDATION_ERROR: bad value", category: "VALIDATION_ERROR" },
     ]);
   });
 
