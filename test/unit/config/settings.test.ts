@@ -19,15 +19,25 @@ describe("loadSettings", () => {
     expect(() =>
       loadSettings({ PORT: "eighty", LOG_LEVEL: "loud", DATABASE_URL: "mysql://root:hunter2@db/x" }),
     ).toThrowError(/PORT: expected a port number, got "eighty"/);
-    try {
-      loadSettings({ DATABASE_URL: "mysql://root:hunter2@db/x", LOG_LEVEL: "loud" });
-    } catch (error) {
-      const message = (error as Error).message;
-      expect(message).toContain("DATABASE_URL: expected a postgresql:// URL");
-      expect(message).toContain("(value hidden: it is a secret)");
-      expect(message).toContain('LOG_LEVEL: Invalid option: expected one of "fatal"');
-      expect(message).not.toContain("hunter2");
-    }
+    let message = "";
+    expect(() => {
+      try {
+        loadSettings({ DATABASE_URL: "mysql://root:hunter2@db/x", LOG_LEVEL: "loud" });
+      } catch (error) {
+        message = (error as Error).message;
+        throw error;
+      }
+    }).toThrow();
+    expect(message).toContain("DATABASE_URL: expected a postgresql:// URL");
+    expect(message).toContain("(value hidden: it is a secret)");
+    expect(message).toContain('LOG_LEVEL: Invalid option: expected one of "fatal"');
+    expect(message).not.toContain("hunter2");
+  });
+
+  it("shows a URL setting's value with its password hidden", () => {
+    expect(() => loadSettings({ HUBSPOT_BASE_URL: "http://relay:pw-secret@" })).toThrow(
+      'HUBSPOT_BASE_URL: Invalid URL, got "http://relay:***@"',
+    );
   });
 
   it("treats an empty variable as unset", () => {

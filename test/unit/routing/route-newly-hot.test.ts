@@ -6,8 +6,8 @@ import type { AccountScore } from "../../../src/signals/score-account.ts";
 import { ROOT } from "../../helpers/cli.ts";
 import { features } from "../../helpers/scoring.ts";
 
-// Pools in the shipped config: enterprise (1000+ employees), mid-market (200+), smb (all); hot at 70.
-const config = loadConfig(path.join(ROOT, "pql-router.config.yaml")).config;
+// Pools in the tests' own config: enterprise (1000+ employees), mid-market (200+), smb (all); hot at 70.
+const config = loadConfig(path.join(ROOT, "test/fixtures/full.config.yaml")).config;
 const score = (tier: AccountScore["tier"], value = 80): AccountScore =>
   ({ accountId: "acct_t", score: value, tier, pqr: { pqr: 5000 } }) as AccountScore;
 const NOW = new Date("2026-11-01T00:00:00Z");

@@ -5,7 +5,8 @@ import { routingKey, taskInput } from "../../../../src/integrations/hubspot/task
 import type { PendingTask } from "../../../../src/store/hubspot-store.ts";
 import { ROOT } from "../../../helpers/cli.ts";
 
-const config = loadConfig(path.join(ROOT, "pql-router.config.yaml")).config.hubspot;
+// The tests' own config: subject "PQL: {name} is hot (score {score}, PQR ${pqr})", due in 24 h, HIGH, TODO.
+const config = loadConfig(path.join(ROOT, "test/fixtures/full.config.yaml")).config.hubspot;
 const task: PendingTask = {
   decisionId: 7n,
   accountId: "acct_000042",
