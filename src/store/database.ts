@@ -10,6 +10,7 @@ import { PrismaPGlite } from "pglite-prisma-adapter";
 import { redactUrl } from "../config/settings.ts";
 import { StoreError } from "../errors.ts";
 import { acquireDataDirLock } from "./data-dir-lock.ts";
+import { copyPgliteTemplate } from "./pglite-template.ts";
 import { PrismaClient } from "./generated/client.ts";
 
 /** What raw SQL needs: parameterised queries and multi-statement scripts. */
@@ -120,13 +121,22 @@ async function openPostgres(url: string): Promise<Database> {
   };
 }
 
+/**
+ * PostgreSQL settings of the embedded engine. Its shared buffers live in the process's
+ * WebAssembly memory, which never shrinks: 16 MB instead of 128 MB keeps a laptop's process about
+ * 120 MB smaller, at no cost we could measure (the data files are still cached by the OS).
+ */
+const EMBEDDED_SETTINGS = ["-c", "shared_buffers=16MB"];
+
 async function openEmbedded(dataDir: string): Promise<Database> {
   fs.mkdirSync(dataDir, { recursive: true });
   const dbDir = path.join(dataDir, "pgdata");
   const releaseLock = acquireDataDirLock(dataDir);
   let db: PGlite;
   try {
-    db = await PGlite.create(dbDir);
+    // A new database starts as a copy of the installed template, not by initdb (see pglite-template.ts).
+    if (!fs.existsSync(path.join(dbDir, "PG_VERSION"))) copyPgliteTemplate(dbDir);
+    db = await PGlite.create(dbDir, { startParams: [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS] });
   } catch (cause) {
     releaseLock();
     throw new StoreError(`cannot open the embedded database in ${dbDir}: ${(cause as Error).message}`, {
