@@ -5,8 +5,16 @@ import { spawnSync } from "node:child_process";
 
 const result = spawnSync(
   process.execPath,
-  ["--import", "tsx", "-e", 'const m = await import("./src/store/pglite-template.ts"); console.log(await m.writePgliteTemplate());'],
+  [
+    "--import",
+    "tsx",
+    "-e",
+    'const m = await import("./src/store/pglite-template.ts"); console.log(await m.writePgliteTemplate());',
+  ],
   { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" },
 );
 if (result.status === 0) console.log(`pql-router: embedded database template at ${result.stdout.trim()}`);
-else console.log("pql-router: no embedded database template (a new database will run initdb, using more memory)");
+else
+  console.log(
+    "pql-router: no embedded database template (a new database will run initdb, using more memory)",
+  );

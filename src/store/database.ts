@@ -10,8 +10,8 @@ import { PrismaPGlite } from "pglite-prisma-adapter";
 import { redactUrl } from "../config/settings.ts";
 import { StoreError } from "../errors.ts";
 import { acquireDataDirLock } from "./data-dir-lock.ts";
-import { copyPgliteTemplate } from "./pglite-template.ts";
 import { PrismaClient } from "./generated/client.ts";
+import { copyPgliteTemplate } from "./pglite-template.ts";
 
 /** What raw SQL needs: parameterised queries and multi-statement scripts. */
 export interface SqlClient {

@@ -14,7 +14,9 @@ export function pgliteTemplateDir(): string {
   // The package's directory: its entry point's, up to its package.json (which it does not export).
   let dir = path.dirname(createRequire(import.meta.url).resolve("@electric-sql/pglite"));
   while (!fs.existsSync(path.join(dir, "package.json")) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  const { version } = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as { version: string };
+  const { version } = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as {
+    version: string;
+  };
   // node_modules/.cache/pql-router, beside the PGlite package: where tools keep build caches.
   return path.join(path.resolve(dir, "..", ".."), ".cache", "pql-router", `pglite-${version}-datadir`);
 }
