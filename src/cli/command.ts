@@ -1,6 +1,7 @@
 import type { ParseArgsConfig } from "node:util";
 import type { pino } from "pino";
 import type { Runtime } from "../app/runtime.ts";
+import type { Clock } from "../clock.ts";
 import type { Settings } from "../config/settings.ts";
 import { UsageError } from "../errors.ts";
 import { parseTimestamp } from "../signals/segment-message.ts";
@@ -12,6 +13,8 @@ export interface CliContext {
   log: pino.Logger;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
+  /** The process's clock: the runtime's, and what `--at` defaults to. */
+  clock: Clock;
   /**
    * The process's runtime (database opened and migrated, config read on first use), created on
    * the first call and closed by `main` once the command is done. `migrate: false` for `db migrate`.
@@ -41,9 +44,9 @@ export function intOption(values: Values, name: string, fallback?: number, min =
   return n;
 }
 
-/** Reads `--at`: an ISO-8601 date, or now when absent. */
-export function atOption(value: unknown): Date {
-  if (value === undefined) return new Date();
+/** Reads `--at`: an ISO-8601 date, or now (by `clock`) when absent. */
+export function atOption(value: unknown, clock: Clock): Date {
+  if (value === undefined) return new Date(clock.now());
   const at = typeof value === "string" ? parseTimestamp(value) : null;
   if (!at)
     throw new UsageError(

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { createRuntime, type Runtime } from "../app/runtime.ts";
+import { systemClock } from "../clock.ts";
 import { loadSettings, SECRET_SETTINGS } from "../config/settings.ts";
 import { describeError, UsageError } from "../errors.ts";
 import { redactSecrets } from "../redact.ts";
@@ -98,13 +99,15 @@ export async function main(
       },
       pino.destination({ dest: 2, sync: true }),
     );
+    const clock = systemClock;
     const ctx: CliContext = {
       settings,
       log,
       stdout,
       stderr,
+      clock,
       runtime(options = {}) {
-        runtime ??= createRuntime({ settings, log, ...options });
+        runtime ??= createRuntime({ settings, log, clock, ...options });
         return runtime;
       },
     };

@@ -28,7 +28,7 @@ export const demoCommand: Command = {
     let imported: unknown = null;
     if (before.messages === 0) {
       // An hour-aligned end keeps the sample reproducible within the hour and recent enough to score.
-      const end = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
+      const end = new Date(Math.floor(rt.clock.now() / 3_600_000) * 3_600_000);
       fs.mkdirSync(ctx.settings.dataDir, { recursive: true });
       const out = path.join(ctx.settings.dataDir, "sample-world.ndjson");
       const world = await generateWorld({ accounts, days: 30, seed: 42, end, out });

@@ -9,7 +9,7 @@ export const evaluateCommand: Command = {
   summary: "how well the latest scores predict known outcomes: conversion per tier, base rate, AUC",
   options: { at: { type: "string" } },
   async run(ctx, _positionals, values) {
-    const asOf = atOption(values.at);
+    const asOf = atOption(values.at, ctx.clock);
     const rt = await ctx.runtime();
     const result = evaluate(await scoredOutcomes(rt.db, asOf));
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;

@@ -10,7 +10,7 @@ export const scoreCommand: Command = {
   summary: "run a scoring pass (only changed accounts unless --full) and print the ranked accounts",
   options: { at: { type: "string" }, full: { type: "boolean" }, limit: { type: "string" } },
   async run(ctx, _positionals, values) {
-    const now = atOption(values.at);
+    const now = atOption(values.at, ctx.clock);
     const limit = intOption(values, "limit", 20, 1);
     const rt = await ctx.runtime();
     // A pass for a past date (--at) is a backtest: it never routes accounts to sales.
