@@ -228,7 +228,9 @@ function mergeTraitsSql(table: string): string {
     `traits = ${mergedTraits}`,
     `trait_times = ${mergedTimes}`,
     `traits_at = GREATEST(${table}.traits_at, excluded.traits_at)`,
-    `updated_at = CASE WHEN ${mergedTraits} IS DISTINCT FROM ${table}.traits THEN now() ELSE ${table}.updated_at END`,
+    // Traits that add nothing new leave the row as it was; anything else may have changed it (a
+    // rescore too many at worst), and a second merge per row would cost more than it saves.
+    `updated_at = CASE WHEN ${table}.traits @> excluded.traits THEN ${table}.updated_at ELSE now() END`,
   ].join(",\n      ");
 }
 
@@ -238,46 +240,85 @@ interface MergedRow {
   trait_times: TraitTimes;
 }
 
-async function upsertAccounts(tx: SqlClient, rows: AccountRow[]): Promise<void> {
-  const { rows: merged } = await tx.query<MergedRow>(
-    `INSERT INTO accounts AS a (id, traits, trait_times, traits_at)
-    SELECT r.id, COALESCE(r.traits, '{}'), COALESCE(r.trait_times, '{}'), r.traits_at
-    FROM jsonb_to_recordset($1::jsonb) AS r(id text, traits jsonb, trait_times jsonb, traits_at timestamptz)
+/**
+ * Upserts a kind of row: a new row is inserted with its typed columns read from the batch's
+ * traits; a row that existed has its traits merged in SQL, and its typed columns are then derived
+ * again from the merged traits the statement returns (`(xmax = 0)` tells inserted rows apart).
+ */
+async function upsertWithFields<R extends AccountRow | UserRow>(
+  tx: SqlClient,
+  table: "accounts" | "users",
+  rows: R[],
+  options: {
+    columns: Record<string, string>;
+    fields: (traits: Record<string, unknown>, times?: TraitTimes) => object;
+    /** Extra incoming columns and their SQL types (users: account_id, account_at). */
+    extra?: Record<string, string>;
+    /** Extra SET clauses and the WHERE of the update. */
+    set?: string;
+    where: string;
+    defaults?: Record<string, string>;
+  },
+): Promise<void> {
+  const alias = table === "accounts" ? "a" : "u";
+  const incoming: Record<string, string> = {
+    ...options.extra,
+    ...options.columns,
+    traits: "jsonb",
+    trait_times: "jsonb",
+    traits_at: "timestamptz",
+  };
+  const names = Object.keys(incoming);
+  const value = (c: string) =>
+    c === "traits" || c === "trait_times"
+      ? `COALESCE(r.${c}, '{}')`
+      : options.defaults?.[c]
+        ? `COALESCE(r.${c}, ${options.defaults[c]})`
+        : `r.${c}`;
+  const { rows: merged } = await tx.query<MergedRow & { inserted: boolean }>(
+    `INSERT INTO ${table} AS ${alias} (id, ${names.join(", ")})
+    SELECT r.id, ${names.map(value).join(", ")}
+    FROM jsonb_to_recordset($1::jsonb) AS r(id text, ${names.map((c) => `${c} ${incoming[c]}`).join(", ")})
     ON CONFLICT (id) DO UPDATE SET
-      ${mergeTraitsSql("a")}
-    WHERE excluded.traits_at IS NOT NULL
-    RETURNING a.id, a.traits, a.trait_times`,
-    [JSON.stringify(rows)],
+      ${mergeTraitsSql(alias)}${options.set ? `,\n      ${options.set}` : ""}
+    WHERE ${options.where}
+    RETURNING ${alias}.id, (${alias}.xmax = 0) AS inserted, ${alias}.traits, ${alias}.trait_times`,
+    [
+      JSON.stringify(
+        rows.map((r) => (r.traits ? { ...r, ...options.fields(r.traits, r.trait_times ?? undefined) } : r)),
+      ),
+    ],
   );
+  const sent = new Set(rows.filter((r) => r.traits !== null).map((r) => r.id));
   await writeFields(
     tx,
-    "accounts",
-    merged.map((m) => ({ id: m.id, ...accountFields(m.traits, m.trait_times) })),
-    ACCOUNT_COLUMNS,
+    table,
+    merged
+      .filter((m) => !m.inserted && sent.has(m.id))
+      .map((m) => ({ id: m.id, ...options.fields(m.traits, m.trait_times) })),
+    options.columns,
   );
 }
 
-async function upsertUsers(tx: SqlClient, rows: UserRow[]): Promise<void> {
-  const { rows: merged } = await tx.query<MergedRow>(
-    `INSERT INTO users AS u (id, account_id, account_at, traits, trait_times, traits_at)
-    SELECT r.id, r.account_id, r.account_at, COALESCE(r.traits, '{}'), COALESCE(r.trait_times, '{}'), r.traits_at
-    FROM jsonb_to_recordset($1::jsonb) AS r(id text, account_id text, account_at timestamptz, traits jsonb,
-      trait_times jsonb, traits_at timestamptz)
-    ON CONFLICT (id) DO UPDATE SET
-      ${mergeTraitsSql("u")},
-      account_id = CASE WHEN excluded.account_at IS NOT NULL AND (u.account_at IS NULL OR excluded.account_at >= u.account_at)
+function upsertAccounts(tx: SqlClient, rows: AccountRow[]): Promise<void> {
+  return upsertWithFields(tx, "accounts", rows, {
+    columns: ACCOUNT_COLUMNS,
+    fields: accountFields,
+    where: "excluded.traits_at IS NOT NULL",
+    defaults: { tech_stack: "ARRAY[]::text[]" },
+  });
+}
+
+function upsertUsers(tx: SqlClient, rows: UserRow[]): Promise<void> {
+  return upsertWithFields(tx, "users", rows, {
+    columns: USER_COLUMNS,
+    fields: userFields,
+    extra: { account_id: "text", account_at: "timestamptz" },
+    set: `account_id = CASE WHEN excluded.account_at IS NOT NULL AND (u.account_at IS NULL OR excluded.account_at >= u.account_at)
         THEN excluded.account_id ELSE u.account_id END,
-      account_at = GREATEST(u.account_at, excluded.account_at)
-    WHERE excluded.traits_at IS NOT NULL OR excluded.account_at IS NOT NULL
-    RETURNING u.id, u.traits, u.trait_times`,
-    [JSON.stringify(rows)],
-  );
-  await writeFields(
-    tx,
-    "users",
-    merged.map((m) => ({ id: m.id, ...userFields(m.traits, m.trait_times) })),
-    USER_COLUMNS,
-  );
+      account_at = GREATEST(u.account_at, excluded.account_at)`,
+    where: "excluded.traits_at IS NOT NULL OR excluded.account_at IS NOT NULL",
+  });
 }
 
 /** Column -> SQL type of the typed fields read from traits. */
