@@ -249,6 +249,8 @@ export interface PendingTask {
   reasons: string[];
   /** When a create was last sent without a confirmed answer. */
   sentAt: Date | null;
+  /** The company that create was associated with. */
+  sentCompanyId: string | null;
 }
 
 export async function pendingTasks(db: Database): Promise<PendingTask[]> {
@@ -267,9 +269,10 @@ export async function pendingTasks(db: Database): Promise<PendingTask[]> {
     icp: number | null;
     reasons: string[];
     hubspot_task_sent_at: Date | null;
+    hubspot_task_company_id: string | null;
   }>(
     `SELECT d.id::text, d.account_id, a.name, a.domain, h.company_id, d.pool, d.rep_id, d.decided_at,
-      s.score, s.tier, s.pqr, s.icp, s.reasons, d.hubspot_task_sent_at
+      s.score, s.tier, s.pqr, s.icp, s.reasons, d.hubspot_task_sent_at, d.hubspot_task_company_id
     FROM routing_decisions d
     JOIN accounts a ON a.id = d.account_id
     JOIN score_snapshots s ON s.id = d.snapshot_id
@@ -292,16 +295,26 @@ export async function pendingTasks(db: Database): Promise<PendingTask[]> {
     icp: r.icp,
     reasons: r.reasons,
     sentAt: r.hubspot_task_sent_at ? new Date(r.hubspot_task_sent_at) : null,
+    sentCompanyId: r.hubspot_task_company_id,
   }));
 }
 
 /** Marks task creates as sent, committed before the request goes out. */
-export async function markTasksSent(db: Database, decisionIds: readonly bigint[], at: Date): Promise<void> {
-  if (decisionIds.length === 0) return;
-  await db.sql.query("UPDATE routing_decisions SET hubspot_task_sent_at = $2 WHERE id = ANY($1::bigint[])", [
-    decisionIds.map(String),
-    at.toISOString(),
-  ]);
+export async function markTasksSent(
+  db: Database,
+  sent: readonly { decisionId: bigint; companyId: string }[],
+  at: Date,
+): Promise<void> {
+  if (sent.length === 0) return;
+  await db.sql.query(
+    `UPDATE routing_decisions d SET hubspot_task_sent_at = $2, hubspot_task_company_id = s.company_id
+    FROM jsonb_to_recordset($1::jsonb) AS s(id bigint, company_id text)
+    WHERE d.id = s.id`,
+    [
+      JSON.stringify(sent.map((t) => ({ id: String(t.decisionId), company_id: t.companyId }))),
+      at.toISOString(),
+    ],
+  );
 }
 
 export async function recordTasks(

@@ -69,6 +69,8 @@ export interface FakeHubSpotOptions {
   now?: () => number;
   /** Records created less than this long ago are not yet found by search (HubSpot indexes lazily). Default 0. */
   searchIndexLagMs?: number;
+  /** Associations per object in one page of a v4 batch read (default 500); later pages via `after`. */
+  associationPageSize?: number;
 }
 
 export type FaultKind = "rate429" | "5xx" | "5xx-applied" | "scripted";
@@ -167,6 +169,7 @@ export class FakeHubSpot extends CrmState {
   private readonly searchPerSecond: number;
   private readonly latencyMs: number;
   private readonly searchIndexLagMs: number;
+  private readonly associationPageSize: number;
   private readonly faults: { rate429: number; rate5xx: number; after5xxApplied: number };
   private readonly random: () => number;
   private next5xx = 502;
@@ -186,6 +189,7 @@ export class FakeHubSpot extends CrmState {
     this.searchPerSecond = options.searchPerSecond ?? 5;
     this.latencyMs = options.latencyMs ?? 0;
     this.searchIndexLagMs = options.searchIndexLagMs ?? 0;
+    this.associationPageSize = options.associationPageSize ?? 500;
     this.faults = {
       rate429: options.faults?.rate429 ?? 0,
       rate5xx: options.faults?.rate5xx ?? 0,
@@ -553,7 +557,7 @@ export class FakeHubSpot extends CrmState {
         v4BatchCreate(this, from ?? "", to ?? "", body, now),
       ),
       route("POST", /^\/crm\/v4\/associations\/([^/]+)\/([^/]+)\/batch\/read$/, ([from, to], _q, body) =>
-        v4BatchRead(this, from ?? "", to ?? "", body, now),
+        v4BatchRead(this, from ?? "", to ?? "", body, now, this.associationPageSize),
       ),
       route("GET", /^\/crm\/v4\/objects\/([^/]+)\/([^/]+)\/associations\/([^/]+)$/, ([from, id, to], q) =>
         v4List(this, from ?? "", id ?? "", to ?? "", q),

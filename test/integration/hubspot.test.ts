@@ -426,6 +426,67 @@ for (const engine of ENGINES) {
         expect(fake.tasks.size).toBe(hot.length);
       });
 
+      it("finds an unconfirmed task on a later page of its company's tasks, and under the company it was sent with", async () => {
+        const paged = new FakeHubSpot({ token: "pat-test-secret", associationPageSize: 2 });
+        const client = createHubSpotHttp({
+          accessToken: "pat-test-secret",
+          baseUrl: await paged.start(),
+          limits: LIMITS,
+        });
+        try {
+          await setupProperties(client);
+          const hot = ids("hot");
+          const companyOf = new Map<string, string>();
+          for (const id of hot) companyOf.set(id, paged.addCompany({ name: id, domain: await domainOf(id) }));
+          const [busy, moved] = hot as [string, string];
+          // Three tasks of reps' own on the first account's company: ours lands on a later page.
+          const others = await client.send({
+            method: "POST",
+            path: "/crm/v3/objects/tasks/batch/create",
+            body: {
+              inputs: [1, 2, 3].map((n) => ({
+                properties: { hs_timestamp: END.toISOString(), hs_task_subject: `Rep task ${n}` },
+                associations: [
+                  {
+                    to: { id: companyOf.get(busy) },
+                    types: [{ associationCategory: "HUBSPOT_DEFINED", associationTypeId: 192 }],
+                  },
+                ],
+              })),
+            },
+          });
+          expect(others.status).toBe(201);
+          paged.script(
+            { method: "POST", path: "/crm/v3/objects/tasks/batch/create" },
+            { status: 502, apply: true },
+          );
+          const first = await sync(withHubSpot({ syncTiers: ["hot"] }), client);
+          expect(first).toMatchObject({ tasksCreated: 0, stoppedBy: null });
+          expect(paged.tasks.size).toBe(hot.length + 3);
+          // The second account's company is matched anew (merged in HubSpot, say) before the rerun.
+          const elsewhere = paged.addCompany({ name: "Merged Co" });
+          await store.db.sql.query("UPDATE hubspot_companies SET company_id = $2 WHERE account_id = $1", [
+            moved,
+            elsewhere,
+          ]);
+          const second = await sync(withHubSpot({ syncTiers: ["hot"] }), client);
+          expect(second).toMatchObject({ tasksCreated: 0, tasksRecovered: hot.length });
+          // Two creates in all: the reps' own tasks, and ours once (never resent).
+          expect(paged.requests.filter((r) => r.path === "/crm/v3/objects/tasks/batch/create")).toHaveLength(
+            2,
+          );
+          expect(paged.tasks.size).toBe(hot.length + 3);
+          const pages = paged.requests.filter(
+            (r) =>
+              r.path === "/crm/v4/associations/companies/tasks/batch/read" &&
+              JSON.stringify(r.body).includes("after"),
+          );
+          expect(pages.length).toBeGreaterThan(0);
+        } finally {
+          await paged.stop();
+        }
+      });
+
       it("gives no task to a routing older than maxAgeHours when first sent", async () => {
         await setupProperties(http);
         const hot = ids("hot");

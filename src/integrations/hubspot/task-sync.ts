@@ -64,11 +64,10 @@ export async function syncTasks(
   );
   result.skipped = stale.length;
   const pending = all.filter((t) => !stale.includes(t));
-  const ready = pending.filter((t): t is PendingTask & { companyId: string } => t.companyId !== null);
-  result.waiting = pending.length - ready.length;
-  // 3. Look up what may already exist.
-  const sent = ready.filter((t) => t.sentAt !== null);
-  const found = await findByRoutingKey(http, sent);
+  // 3. Look up what may already exist: every decision sent before, among the tasks of the company
+  //    its create went to and of its company now. Those a lookup could not settle wait.
+  const sent = pending.filter((t) => t.sentAt !== null);
+  const { found, unsettled } = await findByRoutingKey(http, sent);
   await recordTasks(
     db,
     sent.flatMap((t) => {
@@ -77,13 +76,16 @@ export async function syncTasks(
     }),
   );
   result.recovered = sent.filter((t) => found.has(routingKey(t))).length;
-  const toCreate = ready.filter((t) => !found.has(routingKey(t)));
+  const open = pending.filter((t) => !found.has(routingKey(t)) && !unsettled.has(t.decisionId));
+  result.unconfirmed += pending.filter((t) => unsettled.has(t.decisionId)).length;
+  const toCreate = open.filter((t): t is PendingTask & { companyId: string } => t.companyId !== null);
+  result.waiting = open.length - toCreate.length;
   if (toCreate.length === 0) return result;
   const owners = await ownersFor(db, http, config, toCreate, now);
-  // 1. Committed before anything is sent.
+  // 1. Committed before anything is sent, with the company the create goes to.
   await markTasksSent(
     db,
-    toCreate.map((t) => t.decisionId),
+    toCreate.map((t) => ({ decisionId: t.decisionId, companyId: t.companyId })),
     now,
   );
   // 2. Create, 100 per call, each with its company association.
@@ -108,43 +110,80 @@ export async function syncTasks(
   return result;
 }
 
+/** Association and read errors that mean "nothing there", not "could not tell". */
+const ABSENT = new Set(["OBJECT_NOT_FOUND"]);
+
 /**
- * Task ids by routing key, for tasks that may exist: the task associations of their companies
- * (v4 batch read, 100 companies a call), then those tasks' routing keys (100 tasks a call).
+ * Task ids by routing key, for decisions whose create may have been done: the task associations
+ * of the companies involved (the one each create went to, and the account's company now), every
+ * page of them (v4 batch read, 100 companies a call), then those tasks' routing keys (100 tasks a
+ * call). A decision whose companies or tasks could not be read (an error other than "none
+ * found") is `unsettled`: neither found nor created this time.
  */
 async function findByRoutingKey(
   http: HubSpotHttp,
-  tasks: (PendingTask & { companyId: string })[],
-): Promise<Map<string, string>> {
+  tasks: PendingTask[],
+): Promise<{ found: Map<string, string>; unsettled: Set<bigint> }> {
   const found = new Map<string, string>();
-  if (tasks.length === 0) return found;
-  const wanted = new Set(tasks.map(routingKey));
+  const unsettled = new Set<bigint>();
+  const companiesOf = (t: PendingTask) =>
+    [...new Set([t.sentCompanyId, t.companyId])].filter((c): c is string => c !== null);
+  const companies = [...new Set(tasks.flatMap(companiesOf))];
+  const unreadable = new Set<string>();
   const taskIds = new Set<string>();
-  for (const companies of inBatches([...new Set(tasks.map((t) => t.companyId))])) {
-    const { status, body } = await http.send<{ results?: { to: { toObjectId: number | string }[] }[] }>({
-      method: "POST",
-      path: "/crm/v4/associations/companies/tasks/batch/read",
-      body: { inputs: companies.map((id) => ({ id })) },
-    });
-    // 207: some companies have no tasks (NO_ASSOCIATIONS_FOUND), which only means none exists yet.
-    if (status !== 200 && status !== 207)
-      throw rejectedAnswer("a company-to-task association read", status, body);
-    for (const link of body?.results ?? []) for (const to of link.to) taskIds.add(String(to.toObjectId));
+  let inputs: { id: string; after?: string }[] = companies.map((id) => ({ id }));
+  while (inputs.length > 0) {
+    const next: { id: string; after: string }[] = [];
+    for (const batch of inBatches(inputs)) {
+      const { status, body } = await http.send<{
+        results?: {
+          from: { id: string };
+          to: { toObjectId: number | string }[];
+          paging?: { next?: { after?: string } };
+        }[];
+        errors?: { category?: string; context?: { fromObjectId?: string[] } }[];
+      }>({
+        method: "POST",
+        path: "/crm/v4/associations/companies/tasks/batch/read",
+        body: { inputs: batch },
+      });
+      if (status !== 200 && status !== 207)
+        throw rejectedAnswer("a company-to-task association read", status, body);
+      for (const link of body?.results ?? []) {
+        for (const to of link.to) taskIds.add(String(to.toObjectId));
+        const after = link.paging?.next?.after;
+        if (after) next.push({ id: String(link.from.id), after });
+      }
+      // 207: a company without tasks (NO_ASSOCIATIONS_FOUND) has none of ours; any other error, no telling.
+      for (const error of body?.errors ?? []) {
+        if (ABSENT.has(error.category ?? "")) continue;
+        const named = error.context?.fromObjectId ?? batch.map((b) => b.id);
+        for (const id of named) unreadable.add(String(id));
+      }
+    }
+    inputs = next;
   }
+  let tasksUnreadable = false;
   for (const ids of inBatches([...taskIds])) {
-    const { status, body } = await http.send<{ results?: CrmObject[] }>({
+    const { status, body } = await http.send<{ results?: CrmObject[]; errors?: { category?: string }[] }>({
       method: "POST",
       path: "/crm/v3/objects/tasks/batch/read",
       body: { properties: [TASK_ROUTING_KEY], inputs: ids.map((id) => ({ id })) },
     });
-    // 207: a task deleted meanwhile (OBJECT_NOT_FOUND), which is not ours to recover.
+    // 207: a task deleted meanwhile (OBJECT_NOT_FOUND) is not ours to recover.
     if (status !== 200 && status !== 207) throw rejectedAnswer("a task read", status, body);
+    if ((body?.errors ?? []).some((e) => !ABSENT.has(e.category ?? ""))) tasksUnreadable = true;
     for (const task of body?.results ?? []) {
       const key = task.properties[TASK_ROUTING_KEY];
-      if (key && wanted.has(key)) found.set(key, task.id);
+      if (key) found.set(key, task.id);
     }
   }
-  return found;
+  for (const t of tasks) {
+    if (found.has(routingKey(t))) continue;
+    if (tasksUnreadable || companiesOf(t).some((c) => unreadable.has(c)) || companiesOf(t).length === 0)
+      unsettled.add(t.decisionId);
+  }
+  return { found, unsettled };
 }
 
 /** The HubSpot owner of each task: its rep's (by owner id in config, else by email), else the config's default. */

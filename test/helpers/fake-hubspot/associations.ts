@@ -265,6 +265,7 @@ export function v4BatchRead(
   toSeg: string,
   body: unknown,
   now: () => string,
+  pageSize = 500,
 ): Reply {
   const startedAt = now();
   const { from, to } = pair(fromSeg, toSeg);
@@ -273,7 +274,7 @@ export function v4BatchRead(
   const errors: RecordError[] = [];
   inputs.forEach((input, i) => {
     onlyKeys(input, ["id", "after"], `inputs[${i}]`);
-    optString(input, "after", `inputs[${i}]`);
+    const after = optString(input, "after", `inputs[${i}]`);
     const id = reqId(input, "id", `inputs[${i}]`);
     const record = state.records(from).get(id);
     const map = record ? associationsOf(state, from, record, to) : new Map<string, AssociationTypeOut[]>();
@@ -286,7 +287,13 @@ export function v4BatchRead(
       });
       return;
     }
-    results.push({ from: { id }, to: renderTo(map) });
+    // Each object's associations come a page at a time; `after` (an offset here) asks for the next.
+    const all = renderTo(map);
+    const start = after === undefined ? 0 : Number(after);
+    const page = all.slice(start, start + pageSize);
+    const next =
+      start + pageSize < all.length ? { paging: { next: { after: String(start + pageSize) } } } : {};
+    results.push({ from: { id }, to: page, ...next });
   });
   return batchReply(200, results, errors, startedAt, { wholeFailure: false, completedAt: now() });
 }

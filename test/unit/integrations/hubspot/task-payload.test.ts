@@ -22,6 +22,7 @@ const task: PendingTask = {
   icp: 74.6,
   reasons: ["4 personas active in 30 days", "visited pricing 3x in 14 days"],
   sentAt: null,
+  sentCompanyId: null,
 };
 
 describe("taskInput", () => {

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "routing_decisions" ADD COLUMN     "hubspot_task_company_id" TEXT;
+
