@@ -94,10 +94,13 @@ async function writeIsolating(
 async function writeBatch(db: Database, clock: Clock, batch: Batch, attempt = 1): Promise<number> {
   try {
     return await db.transaction(async (tx) => {
-      if (batch.accounts.length > 0) await upsertAccounts(tx, batch.accounts);
-      if (batch.users.length > 0) await upsertUsers(tx, batch.users);
+      // One time for the whole batch, by the runtime's clock: received_at and updated_at compare with
+      // the times scoring passes record, which come from the same clock.
+      const at = new Date(clock.now());
+      if (batch.accounts.length > 0) await upsertAccounts(tx, batch.accounts, at);
+      if (batch.users.length > 0) await upsertUsers(tx, batch.users, at);
       if (batch.links.length > 0) await upsertLinks(tx, batch.links);
-      const inserted = await insertMessages(tx, batch.messages, new Date(clock.now()));
+      const inserted = await insertMessages(tx, batch.messages, at);
       await resolveAccounts(tx, batch);
       return inserted;
     });
@@ -230,7 +233,7 @@ function mergeTraitsSql(table: string): string {
     `traits_at = GREATEST(${table}.traits_at, excluded.traits_at)`,
     // Traits that add nothing new leave the row as it was; anything else may have changed it (a
     // rescore too many at worst), and a second merge per row would cost more than it saves.
-    `updated_at = CASE WHEN ${table}.traits @> excluded.traits THEN ${table}.updated_at ELSE now() END`,
+    `updated_at = CASE WHEN ${table}.traits @> excluded.traits THEN ${table}.updated_at ELSE excluded.updated_at END`,
   ].join(",\n      ");
 }
 
@@ -249,6 +252,7 @@ async function upsertWithFields<R extends AccountRow | UserRow>(
   tx: SqlClient,
   table: "accounts" | "users",
   rows: R[],
+  at: Date,
   options: {
     columns: Record<string, string>;
     fields: (traits: Record<string, unknown>, times?: TraitTimes) => object;
@@ -276,8 +280,8 @@ async function upsertWithFields<R extends AccountRow | UserRow>(
         ? `COALESCE(r.${c}, ${options.defaults[c]})`
         : `r.${c}`;
   const { rows: merged } = await tx.query<MergedRow & { inserted: boolean }>(
-    `INSERT INTO ${table} AS ${alias} (id, ${names.join(", ")})
-    SELECT r.id, ${names.map(value).join(", ")}
+    `INSERT INTO ${table} AS ${alias} (id, ${names.join(", ")}, updated_at)
+    SELECT r.id, ${names.map(value).join(", ")}, $2::timestamptz
     FROM jsonb_to_recordset($1::jsonb) AS r(id text, ${names.map((c) => `${c} ${incoming[c]}`).join(", ")})
     ON CONFLICT (id) DO UPDATE SET
       ${mergeTraitsSql(alias)}${options.set ? `,\n      ${options.set}` : ""}
@@ -287,6 +291,7 @@ async function upsertWithFields<R extends AccountRow | UserRow>(
       JSON.stringify(
         rows.map((r) => (r.traits ? { ...r, ...options.fields(r.traits, r.trait_times ?? undefined) } : r)),
       ),
+      at.toISOString(),
     ],
   );
   const sent = new Set(rows.filter((r) => r.traits !== null).map((r) => r.id));
@@ -300,8 +305,8 @@ async function upsertWithFields<R extends AccountRow | UserRow>(
   );
 }
 
-function upsertAccounts(tx: SqlClient, rows: AccountRow[]): Promise<void> {
-  return upsertWithFields(tx, "accounts", rows, {
+function upsertAccounts(tx: SqlClient, rows: AccountRow[], at: Date): Promise<void> {
+  return upsertWithFields(tx, "accounts", rows, at, {
     columns: ACCOUNT_COLUMNS,
     fields: accountFields,
     where: "excluded.traits_at IS NOT NULL",
@@ -309,8 +314,8 @@ function upsertAccounts(tx: SqlClient, rows: AccountRow[]): Promise<void> {
   });
 }
 
-function upsertUsers(tx: SqlClient, rows: UserRow[]): Promise<void> {
-  return upsertWithFields(tx, "users", rows, {
+function upsertUsers(tx: SqlClient, rows: UserRow[], at: Date): Promise<void> {
+  return upsertWithFields(tx, "users", rows, at, {
     columns: USER_COLUMNS,
     fields: userFields,
     extra: { account_id: "text", account_at: "timestamptz" },
