@@ -1,3 +1,4 @@
+import type { Settings } from "../config/settings.ts";
 import { UsageError } from "../errors.ts";
 import { createHubSpotHttp, type HubSpotHttp } from "../integrations/hubspot/hubspot-http.ts";
 import { addUsage, usageOn } from "../store/hubspot-store.ts";
@@ -14,13 +15,7 @@ export async function withHubSpot<T>(
   work: (http: HubSpotHttp) => Promise<T>,
 ): Promise<T> {
   const { settings, db } = rt;
-  const token = settings.hubspotAccessToken;
-  if (!token) {
-    throw new UsageError(
-      "HUBSPOT_ACCESS_TOKEN is not set",
-      "create a HubSpot private app (README: Connecting HubSpot) and set its token; `pql-router hubspot preview` works without one",
-    );
-  }
+  const token = hubspotToken(settings);
   const day = new Date(rt.clock.now()).toISOString().slice(0, 10);
   const http = createHubSpotHttp({
     accessToken: token,
@@ -35,4 +30,16 @@ export async function withHubSpot<T>(
   } finally {
     await addUsage(db, day, http.stats.calls);
   }
+}
+
+/** The HubSpot token, or a UsageError naming the setting (checked before anything else is done). */
+export function hubspotToken(settings: Pick<Settings, "hubspotAccessToken">): string {
+  const token = settings.hubspotAccessToken;
+  if (!token) {
+    throw new UsageError(
+      "HUBSPOT_ACCESS_TOKEN is not set",
+      "create a HubSpot private app (README: Connecting HubSpot) and set its token; `pql-router hubspot preview` works without one",
+    );
+  }
+  return token;
 }

@@ -37,6 +37,8 @@ export interface RuntimeOptions {
   clock?: Clock;
   /** Apply pending migrations on open (default true; `db migrate` opens without). */
   migrate?: boolean;
+  /** Read and validate the config before opening the database, so a bad file is reported first. */
+  config?: boolean;
   /** An open, migrated database to use instead of opening one; the caller keeps it (close leaves it open). */
   db?: Database;
   httpTimeouts?: Partial<ServerTimeouts>;
@@ -45,6 +47,7 @@ export interface RuntimeOptions {
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { settings, log } = options;
   const clock = options.clock ?? systemClock;
+  let config: LoadedConfig | undefined = options.config ? loadConfig(settings.configPath) : undefined;
   const db = options.db ?? (await openDatabase(settings));
   try {
     if (!options.db && options.migrate !== false) await migrate(db);
@@ -54,7 +57,6 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   }
   const http = createHttpHost({ log, ...(options.httpTimeouts ? { timeouts: options.httpTimeouts } : {}) });
   http.route("GET", "/healthz", (_req, res) => sendJson(res, 200, { ok: true }));
-  let config: LoadedConfig | undefined;
   let closing: Promise<void> | undefined;
   return {
     settings,

@@ -17,9 +17,10 @@ export interface CliContext {
   clock: Clock;
   /**
    * The process's runtime (database opened and migrated, config read on first use), created on
-   * the first call and closed by `main` once the command is done. `migrate: false` for `db migrate`.
+   * the first call and closed by `main` once the command is done. `migrate: false` for `db migrate`;
+   * `config: true` reads the config first, so a bad file is reported before the database is touched.
    */
-  runtime(options?: { migrate?: boolean }): Promise<Runtime>;
+  runtime(options?: { migrate?: boolean; config?: boolean }): Promise<Runtime>;
 }
 
 export type Values = Record<string, string | boolean | undefined>;

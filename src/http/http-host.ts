@@ -33,7 +33,7 @@ export type RouteHandler = (
 /**
  * The one HTTP server of a process: ingest, health, and later Slack and metrics are routes on it.
  * No request, however malformed, can stop the process: a target that is not a path answers 400,
- * an unknown path 404, a known path with another method 405, and a handler that throws 500.
+ * a path and method no route takes 404, and a handler that throws 500.
  */
 export interface HttpHost {
   route(method: HTTPMethod | HTTPMethod[], path: string, handler: RouteHandler): void;
@@ -54,7 +54,7 @@ export class ClientGone extends Error {
 export function createHttpHost(options: { log: Logger; timeouts?: Partial<ServerTimeouts> }): HttpHost {
   const { log } = options;
   const timeouts = { ...SERVER_TIMEOUTS, ...options.timeouts };
-  const router = FindMyWay({ ignoreTrailingSlash: true });
+  const router = FindMyWay({ ignoreTrailingSlash: false });
   const server = http.createServer(
     {
       headersTimeout: timeouts.headersTimeout,
@@ -81,14 +81,8 @@ export function createHttpHost(options: { log: Logger; timeouts?: Partial<Server
       res.setHeader("Connection", "close");
       return sendJson(res, 400, { success: false, error: "malformed request target" });
     }
-    const method = (req.method ?? "GET") as HTTPMethod;
-    const found = router.find(method, path);
+    const found = router.find((req.method ?? "GET") as HTTPMethod, path);
     if (found) return found.handler(req, res, found.params, found.store, found.searchParams);
-    const allowed = METHODS.filter((m) => m !== method && router.find(m, path) !== null);
-    if (allowed.length > 0) {
-      res.setHeader("Allow", allowed.join(", "));
-      return sendJson(res, 405, { success: false, error: `use ${allowed.join(" or ")}` });
-    }
     return sendJson(res, 404, { success: false, error: `no such endpoint: ${req.method} ${path}` });
   }
 
@@ -117,7 +111,8 @@ export function createHttpHost(options: { log: Logger; timeouts?: Partial<Server
   };
 }
 
-const METHODS: HTTPMethod[] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+/** Methods a route can answer; a route that wants to name the right one (405) takes them all. */
+export const ALL_METHODS: HTTPMethod[] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 /**
  * The path of a request target: origin-form ("/v1/track?x=1" -> "/v1/track") or absolute-form

@@ -22,22 +22,37 @@ export function pgliteTemplateDir(): string {
 }
 
 /**
- * Initialises `dbDir` (which must not hold a database) from the template, copied aside and renamed
- * into place so that a crash mid-copy never leaves half a database; false when there is no
- * template (PGlite then runs initdb).
+ * Initialises `dbDir` (absent or empty) from the template: copied aside and renamed into place,
+ * so a crash mid-copy never leaves half a database (a copy left by a crash is swept first). false
+ * when there is no template, `dbDir` holds other files, or the copy fails: PGlite then runs initdb.
+ * The caller holds the data directory's lock.
  */
 export function copyPgliteTemplate(dbDir: string): boolean {
   const template = pgliteTemplateDir();
   if (!fs.existsSync(path.join(template, "PG_VERSION"))) return false;
+  if (fs.existsSync(dbDir) && fs.readdirSync(dbDir).length > 0) return false;
+  const parent = path.dirname(dbDir);
+  const prefix = `${path.basename(dbDir)}.`;
+  for (const name of fs.readdirSync(parent))
+    if (name.startsWith(prefix) && name.endsWith(".tmp"))
+      fs.rmSync(path.join(parent, name), { recursive: true, force: true });
   const partial = `${dbDir}.${process.pid}.tmp`;
-  fs.rmSync(partial, { recursive: true, force: true });
-  fs.cpSync(template, partial, { recursive: true });
-  fs.rmSync(dbDir, { recursive: true, force: true }); // an empty or half-made directory
-  fs.renameSync(partial, dbDir);
-  return true;
+  try {
+    fs.cpSync(template, partial, { recursive: true });
+    fs.rmSync(dbDir, { recursive: true, force: true }); // empty, checked above
+    fs.renameSync(partial, dbDir);
+    return true;
+  } catch {
+    fs.rmSync(partial, { recursive: true, force: true });
+    return false;
+  }
 }
 
-/** Makes the template (an empty database, as initdb leaves it), unless it exists. */
+/**
+ * Makes the template (an empty database, as initdb leaves it), unless it exists: initialised
+ * aside, made read-only to others, then renamed into place; templates of other PGlite versions
+ * are removed. Two installs at once both make one, and the second to finish discards its own.
+ */
 export async function writePgliteTemplate(): Promise<string> {
   const template = pgliteTemplateDir();
   if (fs.existsSync(path.join(template, "PG_VERSION"))) return template;
@@ -46,7 +61,28 @@ export async function writePgliteTemplate(): Promise<string> {
   fs.mkdirSync(path.dirname(partial), { recursive: true });
   const db = await PGlite.create(partial);
   await db.close();
-  fs.rmSync(template, { recursive: true, force: true });
-  fs.renameSync(partial, template);
+  withoutGroupOrOtherWrite(partial);
+  try {
+    fs.renameSync(partial, template);
+  } catch (error) {
+    fs.rmSync(partial, { recursive: true, force: true });
+    if (!fs.existsSync(path.join(template, "PG_VERSION"))) throw error;
+  }
+  const cache = path.dirname(template);
+  for (const name of fs.readdirSync(cache)) {
+    const other = path.join(cache, name);
+    if (other !== template && /^pglite-.+-datadir$/.test(name))
+      fs.rmSync(other, { recursive: true, force: true });
+  }
   return template;
+}
+
+function withoutGroupOrOtherWrite(dir: string): void {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    // parentPath from Node 20.12; `path` before it.
+    const parent = entry.parentPath ?? (entry as unknown as { path: string }).path;
+    const file = path.join(parent, entry.name);
+    fs.chmodSync(file, fs.statSync(file).mode & ~0o022);
+  }
+  fs.chmodSync(dir, fs.statSync(dir).mode & ~0o022);
 }

@@ -106,9 +106,17 @@ describe("the Segment HTTP Tracking API, over real HTTP", () => {
     expect(await count()).toBe(3);
   });
 
-  it("answers 400 to a body that is not JSON, and 404 to an unknown endpoint", async () => {
+  it("answers 400 to a body that is not JSON, 404 to an unknown endpoint, 405 to a known one not POSTed", async () => {
     expect((await post("/v1/track", "{nope")).status).toBe(400);
     expect((await post("/v1/purchase", {})).status).toBe(404);
+    // Paths are taken as sent: no trailing slash, no percent-encoded letters.
+    expect((await post("/v1/track/", { userId: "u", event: "e" })).status).toBe(404);
+    expect((await post("/v1/tr%61ck", { userId: "u", event: "e" })).status).toBe(404);
+    expect((await post("/healthz", {})).status).toBe(404);
+    expect((await fetch(`${base}/v1/unknown`)).status).toBe(404);
+    const get = await fetch(`${base}/v1/track`);
+    expect(get.status).toBe(405);
+    expect(await get.json()).toEqual({ success: false, error: "use POST" });
   });
 
   it("works unchanged with Segment's official Node client pointed at this host", async () => {

@@ -20,7 +20,7 @@ export const demoCommand: Command = {
   async run(ctx, _positionals, values) {
     const accounts = intOption(values, "accounts", 400, 1);
     const sections: string[] = [];
-    const rt = await ctx.runtime();
+    const rt = await ctx.runtime({ config: true });
     const { db, config } = rt;
     sections.push(`config ${config.path}: valid, version ${config.version} (${config.config.product.name})`);
 

@@ -13,7 +13,7 @@ export const explainCommand: Command = {
     const key = positionals[0];
     if (!key) throw new UsageError("explain needs an account id or domain: pql-router explain acct_000042");
     const now = atOption(values.at, ctx.clock);
-    const rt = await ctx.runtime();
+    const rt = await ctx.runtime({ config: true });
     const config = rt.config;
     const explained = await explainAccount(rt, key, now);
     if (!explained)

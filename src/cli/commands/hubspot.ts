@@ -1,4 +1,4 @@
-import { withHubSpot } from "../../app/hubspot-connection.ts";
+import { hubspotToken, withHubSpot } from "../../app/hubspot-connection.ts";
 import { syncOutcomes } from "../../app/jobs/hubspot-outcomes.ts";
 import { previewHubSpot } from "../../app/jobs/hubspot-preview.ts";
 import { syncHubSpot } from "../../app/jobs/hubspot-sync.ts";
@@ -10,6 +10,7 @@ export const hubspotSetupCommand: Command = {
   usage: "hubspot setup",
   summary: "create the Product-qualified property group and properties in HubSpot (idempotent)",
   async run(ctx) {
+    hubspotToken(ctx.settings);
     const report = await withHubSpot(await ctx.runtime(), setupProperties);
     const lines = [
       report.created.length === 0
@@ -35,7 +36,8 @@ export const hubspotSyncCommand: Command = {
   summary: "write changed scores and new tasks to HubSpot now (what is pending in the database)",
   options: { "retry-rejected": { type: "boolean" } },
   async run(ctx, _positionals, values) {
-    const rt = await ctx.runtime();
+    hubspotToken(ctx.settings);
+    const rt = await ctx.runtime({ config: true });
     const result = await withHubSpot(rt, (http) =>
       syncHubSpot(rt, http, { retryRejected: values["retry-rejected"] === true }),
     );
@@ -83,7 +85,7 @@ export const hubspotPreviewCommand: Command = {
   summary: "show the exact requests a sync would send (no token needed, nothing is sent)",
   options: { limit: { type: "string" } },
   async run(ctx, _positionals, values) {
-    const rt = await ctx.runtime();
+    const rt = await ctx.runtime({ config: true });
     const requests = await previewHubSpot(rt);
     const limit = values.limit === undefined ? 3 : Number(values.limit);
     const text = [
@@ -106,7 +108,8 @@ export const hubspotOutcomesCommand: Command = {
   usage: "hubspot outcomes",
   summary: "read closed-won deals (or a company property) back into outcomes, for evaluate",
   async run(ctx) {
-    const rt = await ctx.runtime();
+    hubspotToken(ctx.settings);
+    const rt = await ctx.runtime({ config: true });
     const result = await withHubSpot(rt, (http) => syncOutcomes(rt, http));
     return {
       json: result,

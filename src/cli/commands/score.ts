@@ -12,7 +12,7 @@ export const scoreCommand: Command = {
   async run(ctx, _positionals, values) {
     const now = atOption(values.at, ctx.clock);
     const limit = intOption(values, "limit", 20, 1);
-    const rt = await ctx.runtime();
+    const rt = await ctx.runtime({ config: true });
     // A pass for a past date (--at) is a backtest: it never routes accounts to sales.
     const route = values.at === undefined;
     const summary = await scorePass(ctx, rt, { now, full: values.full === true, route });

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import type http from "node:http";
 import type { Logger } from "pino";
-import { type HttpHost, readBody, sendJson } from "../../http/http-host.ts";
+import { ALL_METHODS, ClientGone, type HttpHost, readBody, sendJson } from "../../http/http-host.ts";
 import {
   MAX_MESSAGE_BYTES,
   MESSAGE_TYPES,
@@ -38,11 +39,27 @@ export function mountTrackingApi(host: HttpHost, options: TrackingApiOptions): v
   const expected = digest(options.writeKey);
   const { now } = options;
 
-  host.route("POST", "/v1/:type", async (req, res, params) => {
-    const route = params.type ?? "";
+  host.route(ALL_METHODS, "/v1/:type", async (req, res) => {
+    try {
+      await ingest(req, res);
+    } catch (error) {
+      if (error instanceof ClientGone) throw error;
+      options.log.error({ err: error }, "ingest failed");
+      if (!res.headersSent)
+        return sendJson(res, 500, { success: false, error: "could not store the messages; retry later" });
+      res.destroy();
+    }
+  });
+
+  async function ingest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    // The path as sent: "/v1/tr%61ck" is no endpoint, whatever it decodes to.
+    const route = /^\/v1\/(\w+)$/.exec(new URL(req.url ?? "/", "http://localhost").pathname)?.[1] ?? "";
     const type =
       route === "batch" ? "batch" : (MESSAGE_TYPES as readonly string[]).includes(route) ? route : null;
-    if (!type) return sendJson(res, 404, { success: false, error: `no such endpoint: POST /v1/${route}` });
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (!type)
+      return sendJson(res, 404, { success: false, error: `no such endpoint: ${req.method} ${path}` });
+    if (req.method !== "POST") return sendJson(res, 405, { success: false, error: "use POST" });
 
     const body = await readBody(req, MAX_REQUEST_BYTES);
     if (body === null) {
@@ -148,7 +165,7 @@ export function mountTrackingApi(host: HttpHost, options: TrackingApiOptions): v
       duplicates: stored.duplicates,
       rejected,
     });
-  });
+  }
 }
 
 function authorised(header: string | undefined, bodyKey: unknown, expected: Buffer): boolean {
