@@ -58,6 +58,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const http = createHttpHost({ log, ...(options.httpTimeouts ? { timeouts: options.httpTimeouts } : {}) });
   http.route("GET", "/healthz", (_req, res) => sendJson(res, 200, { ok: true }));
   let closing: Promise<void> | undefined;
+  let mounted = false;
   return {
     settings,
     log,
@@ -70,7 +71,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     http,
     async listen(port, host) {
       const writeKey = settings.ingestWriteKey;
-      if (writeKey) {
+      if (writeKey && !mounted) {
+        mounted = true;
         mountTrackingApi(http, {
           writeKey,
           store: (messages) => storeMessages(db, messages, clock),

@@ -111,13 +111,15 @@ export async function main(
         return runtime;
       },
     };
+    let output: Awaited<ReturnType<Command["run"]>>;
     try {
-      const output = await command.run(ctx, positionals, values as Values);
-      print(stdout, json ? `${JSON.stringify(output.json)}\n` : `${output.text}\n`, !json);
-      return output.exitCode ?? 0;
+      output = await command.run(ctx, positionals, values as Values);
     } finally {
       await (await runtime?.catch(() => undefined))?.close();
     }
+    // Printed once everything is closed: one result, or one error, never both.
+    print(stdout, json ? `${JSON.stringify(output.json)}\n` : `${output.text}\n`, !json);
+    return output.exitCode ?? 0;
   } catch (error) {
     const message = redactSecrets(describeError(error), secrets);
     print(stderr, `error: ${message}\n`, true);

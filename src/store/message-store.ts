@@ -443,24 +443,27 @@ async function resolveAccounts(tx: SqlClient, batch: Batch): Promise<void> {
       WHERE u.id = ANY($1::text[]) AND m.user_id = u.id AND m.account_id IS NULL AND m.type <> 'alias'`,
       [batch.grouped],
     );
-    // Anonymous messages of these users, aliased in an earlier batch, before the user had an account.
-    await tx.query(
-      `UPDATE messages m SET account_id = u.account_id
-      FROM identity_links l JOIN users u ON u.id = l.user_id
-      WHERE u.id = ANY($1::text[]) AND m.anonymous_id = l.previous_id AND m.user_id IS NULL
-        AND m.account_id IS NULL AND u.account_id IS NOT NULL`,
-      [batch.grouped],
-    );
   }
-  if (batch.aliased.length > 0) {
-    await tx.query(
-      `UPDATE messages m SET account_id = u.account_id
-      FROM identity_links l JOIN users u ON u.id = l.user_id
-      WHERE l.previous_id = ANY($1::text[]) AND m.anonymous_id = l.previous_id AND m.user_id IS NULL
-        AND m.account_id IS NULL AND u.account_id IS NOT NULL`,
-      [batch.aliased],
-    );
-  }
+  // Anonymous messages of users whose account this batch set (aliased in an earlier batch, when the
+  // user had none to give), and of anonymousIds this batch aliased.
+  await attributeAnonymous(tx, "u.id", batch.grouped);
+  await attributeAnonymous(tx, "l.previous_id", batch.aliased);
+}
+
+/** Anonymous messages of the aliases whose `key` (the user's id, or the alias itself) is in `ids`. */
+async function attributeAnonymous(
+  tx: SqlClient,
+  key: "u.id" | "l.previous_id",
+  ids: string[],
+): Promise<void> {
+  if (ids.length === 0) return;
+  await tx.query(
+    `UPDATE messages m SET account_id = u.account_id
+    FROM identity_links l JOIN users u ON u.id = l.user_id
+    WHERE ${key} = ANY($1::text[]) AND m.anonymous_id = l.previous_id AND m.user_id IS NULL
+      AND m.account_id IS NULL AND u.account_id IS NOT NULL`,
+    [ids],
+  );
 }
 
 /**
