@@ -211,6 +211,9 @@ const pqr = z.strictObject({
     .describe("largest matching minEmployees applies; larger companies buy more"),
 });
 
+/** A calendar day, YYYY-MM-DD. */
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: "expected a date such as 2026-12-01" });
+
 const rep = z.strictObject({
   id: key,
   name: text,
@@ -222,6 +225,21 @@ const rep = z.strictObject({
   hubspotOwnerId: z.string().regex(/^\d+$/, { error: "expected a numeric HubSpot owner id" }).optional(),
   pools: z.array(key).min(1, { error: "expected at least one pool key" }),
   capacity: positiveInt.describe("open routed accounts this rep can hold at once"),
+  weight: z
+    .number({ error: "expected a number > 0" })
+    .positive({ error: "expected a number > 0" })
+    .default(1)
+    .describe("share of the pool's round robin: a rep of weight 2 gets twice the accounts of weight 1"),
+  outOfOffice: z
+    .array(
+      z.strictObject({
+        from: isoDate.describe("first day away (YYYY-MM-DD, UTC)"),
+        to: isoDate.describe("last day away, included (YYYY-MM-DD, UTC)"),
+      }),
+    )
+    .default([])
+    .describe("days the rep gets no new accounts"),
+  maxAlertsPerDay: positiveInt.optional().describe("new accounts a day at most, against alert fatigue"),
 });
 
 const pool = z.strictObject({
@@ -232,6 +250,10 @@ const pool = z.strictObject({
       minEmployees: nonNegative.optional(),
       maxEmployees: nonNegative.optional(),
       regions: z.array(text).optional(),
+      industries: z
+        .array(text)
+        .optional()
+        .describe("industry trait values this pool takes (case-insensitive)"),
       minPqr: nonNegative.optional(),
     })
     .default({})
@@ -425,6 +447,10 @@ export const configSchema = z
               p,
             );
           }
+        });
+        list(r?.outOfOffice).forEach((away, j) => {
+          if (typeof away?.from === "string" && typeof away?.to === "string" && away.from > away.to)
+            issue(["routing", "reps", i, "outOfOffice", j], "expected from on or before to", away);
         });
       });
     },

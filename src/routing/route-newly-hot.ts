@@ -26,13 +26,18 @@ export function routeNewlyHot(
   const { lastRoutedAt, now } = history;
   if (lastRoutedAt && now.getTime() - lastRoutedAt.getTime() < config.cooldowns.rerouteAfterHours * 3_600_000)
     return null;
-  const { employees, region } = features.firmographics;
+  const { employees, region, industry } = features.firmographics;
   const pool = config.routing.pools.find(({ match }) => {
     if (match.minEmployees !== undefined && (employees === null || employees < match.minEmployees))
       return false;
     if (match.maxEmployees !== undefined && (employees === null || employees > match.maxEmployees))
       return false;
     if (match.regions !== undefined && (region === null || !match.regions.includes(region))) return false;
+    if (
+      match.industries !== undefined &&
+      (industry === null || !match.industries.some((i) => i.toLowerCase() === industry.toLowerCase()))
+    )
+      return false;
     if (match.minPqr !== undefined && score.pqr.pqr < match.minPqr) return false;
     return true;
   });

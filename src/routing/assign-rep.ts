@@ -1,0 +1,114 @@
+import type { PqlConfig } from "../config/schema.ts";
+
+type Rep = PqlConfig["routing"]["reps"][number];
+
+/** What a rep holds now: routed accounts not yet claimed, and accounts routed to them today. */
+export interface RepLoad {
+  open: number;
+  alertsToday: number;
+}
+
+/**
+ * The round-robin state of one pool: each rep's current weight (smooth weighted round robin).
+ * Kept in the database between decisions, so a rerun or another process chooses the same rep.
+ */
+export type Rotation = Record<string, number>;
+
+export interface AssignmentInput {
+  /** The routing decision's pool. */
+  pool: string;
+  /** The owner of the account's HubSpot company, when it has one. */
+  owner: { hubspotOwnerId: string | null; email: string | null } | null;
+  loads: ReadonlyMap<string, RepLoad>;
+  rotation: Rotation;
+  now: Date;
+}
+
+export interface Assignment {
+  /** The rep chosen, or null when nobody is eligible (the account is posted to the pool unassigned). */
+  repId: string | null;
+  rule: "existing-owner" | "round-robin" | "nobody-eligible";
+  /** Each rep of the pool passed over, and why. */
+  skipped: { repId: string; reason: string }[];
+  /** The decision in plain words, skipped reps included. */
+  reason: string;
+  /** The pool's round-robin state after this decision (unchanged unless the round robin chose). */
+  rotation: Rotation;
+}
+
+/**
+ * Chooses the rep for one routing decision. Pure: the loads, the rotation and `now` come in.
+ *  1. The company's existing owner, when that owner is a configured rep (by HubSpot owner id,
+ *     else by email): accounts stay with whoever owns them in the CRM.
+ *  2. Otherwise a smooth weighted round robin over the pool's reps, skipping reps out of office,
+ *     at capacity (open accounts) or at their daily alert limit: each eligible rep's current
+ *     weight grows by its weight, the largest wins (config order breaks ties) and pays back the
+ *     eligible total, so shares follow the weights closely over any run of decisions.
+ *  3. Nobody eligible: no rep, with every reason.
+ */
+export function assignRep(input: AssignmentInput, config: Pick<PqlConfig, "routing">): Assignment {
+  const { reps } = config.routing;
+  const { owner } = input;
+  if (owner) {
+    const email = owner.email?.toLowerCase() ?? null;
+    const rep =
+      reps.find((r) => owner.hubspotOwnerId !== null && r.hubspotOwnerId === owner.hubspotOwnerId) ??
+      reps.find((r) => email !== null && r.email.toLowerCase() === email);
+    if (rep) {
+      return {
+        repId: rep.id,
+        rule: "existing-owner",
+        skipped: [],
+        reason: `${rep.id}: owns the company in HubSpot`,
+        rotation: input.rotation,
+      };
+    }
+  }
+  const members = reps.filter((r) => r.pools.includes(input.pool));
+  const skipped: Assignment["skipped"] = [];
+  const eligible: Rep[] = [];
+  for (const rep of members) {
+    const why = ineligible(rep, input.loads.get(rep.id) ?? { open: 0, alertsToday: 0 }, input.now);
+    if (why) skipped.push({ repId: rep.id, reason: why });
+    else eligible.push(rep);
+  }
+  const skippedText = skipped.map((s) => `${s.repId}: ${s.reason}`).join("; ");
+  if (eligible.length === 0) {
+    return {
+      repId: null,
+      rule: "nobody-eligible",
+      skipped,
+      reason:
+        members.length === 0
+          ? `no rep in pool ${input.pool}`
+          : `nobody eligible in pool ${input.pool} (${skippedText})`,
+      rotation: input.rotation,
+    };
+  }
+  const rotation: Rotation = { ...input.rotation };
+  const total = eligible.reduce((sum, r) => sum + r.weight, 0);
+  let chosen = eligible[0] as Rep;
+  for (const rep of eligible) {
+    rotation[rep.id] = (rotation[rep.id] ?? 0) + rep.weight;
+    if ((rotation[rep.id] as number) > (rotation[chosen.id] as number)) chosen = rep;
+  }
+  rotation[chosen.id] = (rotation[chosen.id] as number) - total;
+  return {
+    repId: chosen.id,
+    rule: "round-robin",
+    skipped,
+    reason: `${chosen.id}: round robin in pool ${input.pool}${skippedText ? ` (skipped ${skippedText})` : ""}`,
+    rotation,
+  };
+}
+
+/** Why a rep gets no new account now, or null. */
+function ineligible(rep: Rep, load: RepLoad, now: Date): string | null {
+  const today = now.toISOString().slice(0, 10);
+  const away = rep.outOfOffice.find((a) => a.from <= today && today <= a.to);
+  if (away) return `out of office until ${away.to}`;
+  if (load.open >= rep.capacity) return `at capacity ${load.open}/${rep.capacity}`;
+  if (rep.maxAlertsPerDay !== undefined && load.alertsToday >= rep.maxAlertsPerDay)
+    return `${load.alertsToday}/${rep.maxAlertsPerDay} alerts today`;
+  return null;
+}
