@@ -107,13 +107,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
   };
 }
 
-/** A database URL with its password removed, safe for logs and messages. */
+/** A database URL with its password removed, safe for logs and messages (the one redactor's rule). */
 export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "(unparseable URL)";
-  }
+  return redactSecrets(url);
 }

@@ -53,10 +53,10 @@ export function mountTrackingApi(host: HttpHost, options: TrackingApiOptions): v
 
   async function ingest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     // The path as sent: "/v1/tr%61ck" is no endpoint, whatever it decodes to.
-    const route = /^\/v1\/(\w+)$/.exec(new URL(req.url ?? "/", "http://localhost").pathname)?.[1] ?? "";
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    const route = /^\/v1\/(\w+)$/.exec(path)?.[1] ?? "";
     const type =
       route === "batch" ? "batch" : (MESSAGE_TYPES as readonly string[]).includes(route) ? route : null;
-    const path = new URL(req.url ?? "/", "http://localhost").pathname;
     if (!type)
       return sendJson(res, 404, { success: false, error: `no such endpoint: ${req.method} ${path}` });
     if (req.method !== "POST") return sendJson(res, 405, { success: false, error: "use POST" });
