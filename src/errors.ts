@@ -57,11 +57,31 @@ export class IntegrationError extends PqlError {
   readonly status: number | undefined;
 
   constructor(
-    code: "hubspot_unavailable" | "hubspot_daily_limit" | "hubspot_auth" | "hubspot_rejected",
+    code:
+      | "hubspot_unavailable"
+      | "hubspot_daily_limit"
+      | "hubspot_auth"
+      | "hubspot_rejected"
+      | "slack_unavailable"
+      | "slack_rate_limited"
+      | "slack_auth"
+      | "slack_rejected",
     message: string,
     options: { hint?: string; cause?: unknown; status?: number } = {},
   ) {
     super(code, message, options);
     this.status = options.status;
+  }
+}
+
+/** Slack answered 429: wait `retryAfterSeconds` before calling that method (channel) again. */
+export class SlackRateLimited extends IntegrationError {
+  readonly retryAfterSeconds: number;
+
+  constructor(method: string, retryAfterSeconds: number) {
+    super("slack_rate_limited", `Slack rate-limited ${method}; retry after ${retryAfterSeconds} s`, {
+      status: 429,
+    });
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }

@@ -7,6 +7,7 @@ import { mountTrackingApi } from "../integrations/segment/tracking-api.ts";
 import { type Database, openDatabase } from "../store/database.ts";
 import { storeMessages } from "../store/message-store.ts";
 import { migrate } from "../store/migrate.ts";
+import { mountSlackApp, type SlackAppHandle } from "./slack-app.ts";
 
 /**
  * Everything a job needs, built once per process and shared by every entry point (the CLI, the
@@ -22,7 +23,10 @@ export interface Runtime {
   readonly config: LoadedConfig;
   /** The process's one HTTP server: health always; ingest once `listen` finds a write key. */
   readonly http: HttpHost;
-  /** Mounts what the settings enable (the Tracking API with PQL_INGEST_WRITE_KEY), then listens. */
+  /**
+   * Mounts what the settings enable (the Tracking API with PQL_INGEST_WRITE_KEY; Slack
+   * interactivity with SLACK_SIGNING_SECRET, or Socket Mode with SLACK_APP_TOKEN), then listens.
+   */
   listen(port: number, host?: string): Promise<number>;
   /** Closes the HTTP server and the database; safe to call twice. */
   close(): Promise<void>;
@@ -59,7 +63,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   http.route("GET", "/healthz", (_req, res) => sendJson(res, 200, { ok: true }));
   let closing: Promise<void> | undefined;
   let mounted = false;
-  return {
+  let slackApp: SlackAppHandle | undefined;
+  const runtime: Runtime = {
     settings,
     log,
     clock,
@@ -80,14 +85,19 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
           now: () => new Date(clock.now()),
         });
       }
+      if ((settings.slackSigningSecret || settings.slackAppToken) && !slackApp) {
+        slackApp = await mountSlackApp(runtime);
+      }
       return http.listen(port, host);
     },
     close() {
       closing ??= (async () => {
+        await slackApp?.stop();
         await http.close();
         if (!options.db) await db.close();
       })();
       return closing;
     },
   };
+  return runtime;
 }

@@ -259,22 +259,87 @@ const pool = z.strictObject({
     .default({})
     .describe("accounts this pool takes; the first matching pool wins, an empty match takes all"),
   capacity: positiveInt.describe("open routed accounts the whole pool can hold"),
+  lead: key
+    .optional()
+    .describe("rep or manager id mentioned when an account of this pool is escalated (routing.sla)"),
+});
+
+const manager = z.strictObject({
+  id: key,
+  name: text,
+  email: z.email({ error: "expected an email address" }),
+  slackUserId: z
+    .string()
+    .regex(/^[UW][A-Z0-9]{2,}$/, { error: "expected a Slack user id such as U024BE7LH" })
+    .describe("managers act in Slack, so their Slack user id is required"),
+  hubspotOwnerId: z.string().regex(/^\d+$/, { error: "expected a numeric HubSpot owner id" }).optional(),
+});
+
+const sla = z.strictObject({
+  claimWithinHours: z
+    .number({ error: "expected a positive number of hours" })
+    .positive({ error: "expected a positive number of hours" })
+    .describe(
+      "an account still unclaimed this long after routing (or after its last escalation) is escalated",
+    ),
+  escalate: z
+    .enum(["reassign", "lead", "both"], { error: "expected reassign, lead or both" })
+    .default("both")
+    .describe("reassign: round robin to the next eligible rep; lead: mention the pool's lead; both"),
+  maxEscalations: positiveInt.default(2).describe("escalations per routing at most"),
 });
 
 const routing = z.strictObject({
   pools: z.array(pool).min(1, { error: "expected at least one pool" }),
   reps: z.array(rep).default([]),
+  managers: z
+    .array(manager)
+    .default([])
+    .describe("may claim, snooze or dismiss any pool's accounts in Slack (reps only act on their pools)"),
+  sla: sla.optional().describe("escalation of unclaimed accounts; none when absent"),
 });
 
 const slackChannel = z.string().regex(/^(#[a-z0-9_-]{1,80}|[CG][A-Z0-9]{2,})$/, {
   error: "expected a channel such as #pql-hot or C024BE91L",
 });
 
+/** A channel to post routed accounts to: a name or id, or one with a delivery mode. */
+const routedChannel = z.union(
+  [
+    slackChannel,
+    z.strictObject({
+      channel: slackChannel,
+      mode: z
+        .enum(["instant", "digest"], { error: "expected instant or digest" })
+        .default("instant")
+        .describe("instant: one message per routed account; digest: one message listing unclaimed accounts"),
+      digestCron: z
+        .string()
+        .refine((expr) => cron.validate(expr), { error: "expected a cron expression such as 0 9 * * 1-5" })
+        .optional()
+        .describe("with mode: digest, when the digest is posted (in schedule.timezone)"),
+    }),
+  ],
+  { error: "expected a channel such as #pql-hot, or {channel, mode, digestCron}" },
+);
+
 const slack = z.strictObject({
   channels: z.strictObject({
-    hot: slackChannel.describe("where hot accounts are posted with a Claim button"),
+    hot: routedChannel.describe(
+      "where hot accounts are posted with a Claim button (pools without their own)",
+    ),
     digest: slackChannel.optional().describe("where the daily summary goes"),
+    pools: z
+      .record(key, routedChannel)
+      .default({})
+      .describe("a channel per pool key; pools not listed post to `hot`"),
   }),
+  shadow: z
+    .strictObject({ channel: slackChannel })
+    .optional()
+    .describe(
+      "shadow mode: every message goes to this one channel, nobody is mentioned, nothing is written to HubSpot",
+    ),
 });
 
 const tierName = z.enum(["hot", "warm", "cold"], { error: "expected hot, warm or cold" });
@@ -344,6 +409,9 @@ const hubspot = z.strictObject({
 const cooldowns = z.strictObject({
   rerouteAfterHours: positiveInt.default(168).describe("an unclaimed account may be routed again after this"),
   renotifyAfterHours: positiveInt.default(72).describe("a hot account is not re-posted to Slack before this"),
+  notAFitDays: positiveInt
+    .default(90)
+    .describe("an account marked not a fit in Slack is not routed again for this many days"),
 });
 
 const schedule = z.strictObject({
@@ -380,7 +448,7 @@ export const configSchema = z
     routing,
     slack,
     hubspot: hubspot.prefault({}),
-    cooldowns: cooldowns.default({ rerouteAfterHours: 168, renotifyAfterHours: 72 }),
+    cooldowns: cooldowns.prefault({}),
     schedule: schedule.default({ cron: "*/15 * * * *", timezone: "UTC" }),
   })
   // Cross-references run even when other parts are invalid (`when`), so one report lists every
@@ -437,7 +505,50 @@ export const configSchema = z
           undefined,
         );
       }
+      const managers = list(config.routing?.managers);
+      // A person is a rep or a manager, never both: ids and Slack user ids are unique across them.
+      const seenIds = new Set(reps.map((r) => r?.id));
+      const seenSlack = new Set<unknown>();
+      reps.forEach((r, i) => {
+        if (typeof r?.slackUserId !== "string") return;
+        if (seenSlack.has(r.slackUserId))
+          issue(["routing", "reps", i, "slackUserId"], "duplicate slackUserId", r.slackUserId);
+        seenSlack.add(r.slackUserId);
+      });
+      managers.forEach((m, i) => {
+        if (typeof m?.id === "string" && seenIds.has(m.id))
+          issue(["routing", "managers", i, "id"], "duplicate id (already a rep or manager)", m.id);
+        seenIds.add(m?.id);
+        if (typeof m?.slackUserId === "string" && seenSlack.has(m.slackUserId))
+          issue(["routing", "managers", i, "slackUserId"], "duplicate slackUserId", m.slackUserId);
+        seenSlack.add(m?.slackUserId);
+      });
       const poolKeys = new Set(keys(pools));
+      const personIds = new Set([...reps, ...managers].map((p) => p?.id));
+      pools.forEach((p, i) => {
+        if (typeof p?.lead === "string" && !personIds.has(p.lead))
+          issue(["routing", "pools", i, "lead"], "unknown rep or manager id", p.lead);
+      });
+      const channelPools = config.slack?.channels?.pools;
+      if (channelPools && typeof channelPools === "object") {
+        for (const [poolKey, ch] of Object.entries(channelPools)) {
+          if (!poolKeys.has(poolKey))
+            issue(
+              ["slack", "channels", "pools", poolKey],
+              `unknown pool, expected one of ${[...poolKeys].join(", ")}`,
+              poolKey,
+            );
+          if (typeof ch === "object" && ch?.mode === "digest" && !ch.digestCron)
+            issue(
+              ["slack", "channels", "pools", poolKey, "digestCron"],
+              "expected a cron time with mode: digest",
+              ch,
+            );
+        }
+      }
+      const hot = config.slack?.channels?.hot;
+      if (typeof hot === "object" && hot?.mode === "digest" && !hot.digestCron)
+        issue(["slack", "channels", "hot", "digestCron"], "expected a cron time with mode: digest", hot);
       reps.forEach((r, i) => {
         list(r?.pools).forEach((p, j) => {
           if (typeof p === "string" && !poolKeys.has(p)) {

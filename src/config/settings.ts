@@ -46,6 +46,16 @@ const settingsSchema = z.object({
   SLACK_API_URL: z.url().default("https://slack.com/api/"),
   SLACK_BOT_TOKEN: optionalString,
   SLACK_SIGNING_SECRET: optionalString,
+  SLACK_APP_TOKEN: optionalString,
+  SLACK_POST_INTERVAL_MS: z.coerce
+    .number({ error: "expected milliseconds from 0 to 60000" })
+    .int({ error: "expected milliseconds from 0 to 60000" })
+    .min(0, { error: "expected milliseconds from 0 to 60000" })
+    .max(60_000, { error: "expected milliseconds from 0 to 60000" })
+    .default(1000),
+  PQL_PUBLIC_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), {
+    error: "expected the https:// URL where Slack reaches `serve`",
+  }),
 });
 
 export type Settings = {
@@ -62,6 +72,12 @@ export type Settings = {
   slackApiUrl: string;
   slackBotToken: string | undefined;
   slackSigningSecret: string | undefined;
+  /** Socket Mode instead of the HTTP endpoint (xapp- token). */
+  slackAppToken: string | undefined;
+  /** Least time between two posts to one Slack channel. */
+  slackPostIntervalMs: number;
+  /** Where Slack reaches `serve` (for the app manifest). */
+  publicUrl: string | undefined;
 };
 
 /** Names of settings whose values are secret: never logged, never echoed in an error. */
@@ -71,6 +87,7 @@ export const SECRET_SETTINGS = [
   "HUBSPOT_ACCESS_TOKEN",
   "SLACK_BOT_TOKEN",
   "SLACK_SIGNING_SECRET",
+  "SLACK_APP_TOKEN",
 ] as const;
 
 export function loadSettings(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): Settings {
@@ -104,6 +121,9 @@ export function loadSettings(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
     slackApiUrl: s.SLACK_API_URL,
     slackBotToken: s.SLACK_BOT_TOKEN,
     slackSigningSecret: s.SLACK_SIGNING_SECRET,
+    slackAppToken: s.SLACK_APP_TOKEN,
+    slackPostIntervalMs: s.SLACK_POST_INTERVAL_MS,
+    publicUrl: s.PQL_PUBLIC_URL,
   };
 }
 

@@ -22,6 +22,8 @@ export interface AssignmentInput {
   loads: ReadonlyMap<string, RepLoad>;
   rotation: Rotation;
   now: Date;
+  /** Reps passed over whatever their load (an escalation moves the account away from its rep). */
+  exclude?: readonly string[];
 }
 
 export interface Assignment {
@@ -68,6 +70,10 @@ export function assignRep(input: AssignmentInput, config: Pick<PqlConfig, "routi
   const skipped: Assignment["skipped"] = [];
   const eligible: Rep[] = [];
   for (const rep of members) {
+    if (input.exclude?.includes(rep.id)) {
+      skipped.push({ repId: rep.id, reason: "already had it" });
+      continue;
+    }
     const why = ineligible(rep, input.loads.get(rep.id) ?? { open: 0, alertsToday: 0 }, input.now);
     if (why) skipped.push({ repId: rep.id, reason: why });
     else eligible.push(rep);
@@ -111,4 +117,96 @@ function ineligible(rep: Rep, load: RepLoad, now: Date): string | null {
   if (rep.maxAlertsPerDay !== undefined && load.alertsToday >= rep.maxAlertsPerDay)
     return `${load.alertsToday}/${rep.maxAlertsPerDay} alerts today`;
   return null;
+}
+
+/** A routing decision waiting for its rep (plain data). */
+export interface PendingAssignment {
+  id: bigint;
+  pool: string;
+  owner: AssignmentInput["owner"];
+}
+
+/**
+ * Assigns decisions in order, each seeing the loads and rotations the previous ones left: the
+ * same decisions over the same stored state give the same choices, whoever runs it. Pure.
+ * Returns each assignment and the rotations that changed.
+ */
+export function assignAll(
+  decisions: readonly PendingAssignment[],
+  state: { loads: ReadonlyMap<string, RepLoad>; rotations: ReadonlyMap<string, Rotation>; now: Date },
+  config: Pick<PqlConfig, "routing">,
+): { assignments: { decisionId: bigint; assignment: Assignment }[]; rotations: Map<string, Rotation> } {
+  const loads = new Map(state.loads);
+  const rotations = new Map(state.rotations);
+  const changed = new Map<string, Rotation>();
+  const assignments = decisions.map((d) => {
+    const assignment = assignRep(
+      { pool: d.pool, owner: d.owner, loads, rotation: rotations.get(d.pool) ?? {}, now: state.now },
+      config,
+    );
+    if (assignment.rule === "round-robin") {
+      rotations.set(d.pool, assignment.rotation);
+      changed.set(d.pool, assignment.rotation);
+    }
+    if (assignment.repId !== null) {
+      const load = loads.get(assignment.repId) ?? { open: 0, alertsToday: 0 };
+      loads.set(assignment.repId, { open: load.open + 1, alertsToday: load.alertsToday + 1 });
+    }
+    return { decisionId: d.id, assignment };
+  });
+  return { assignments, rotations: changed };
+}
+
+export interface Escalation {
+  /** The rep the account moves to (reassign), or null when it stays (lead only, or nobody eligible). */
+  repId: string | null;
+  /** The person mentioned as the pool's lead, when the config says so. */
+  leadId: string | null;
+  /** What was done, in plain words. */
+  reason: string;
+  skipped: Assignment["skipped"];
+  rotation: Rotation;
+}
+
+/**
+ * The SLA escalation of an account still unclaimed after `routing.sla.claimWithinHours`: with
+ * `reassign` (or `both`) the pool's round robin picks the next eligible rep other than those who
+ * already had it; with `lead` (or `both`) the pool's lead is mentioned. Pure.
+ */
+export function escalate(
+  input: {
+    pool: string;
+    currentRepId: string | null;
+    previousRepIds: readonly string[];
+    loads: ReadonlyMap<string, RepLoad>;
+    rotation: Rotation;
+    now: Date;
+  },
+  config: Pick<PqlConfig, "routing">,
+): Escalation {
+  const sla = config.routing.sla;
+  const how = sla?.escalate ?? "both";
+  const lead = config.routing.pools.find((p) => p.key === input.pool)?.lead ?? null;
+  const parts: string[] = [];
+  let repId: string | null = null;
+  let skipped: Assignment["skipped"] = [];
+  let rotation = input.rotation;
+  if (how !== "lead") {
+    const exclude = [
+      ...new Set([...input.previousRepIds, ...(input.currentRepId ? [input.currentRepId] : [])]),
+    ];
+    const next = assignRep(
+      { pool: input.pool, owner: null, loads: input.loads, rotation, now: input.now, exclude },
+      config,
+    );
+    skipped = next.skipped;
+    if (next.repId) {
+      repId = next.repId;
+      rotation = next.rotation;
+      parts.push(`reassigned to ${next.repId}${input.currentRepId ? ` (was ${input.currentRepId})` : ""}`);
+    } else parts.push(`nobody else eligible (${next.reason})`);
+  }
+  const leadId = how !== "reassign" ? lead : null;
+  if (how !== "reassign") parts.push(lead ? `lead ${lead} mentioned` : "no pool lead configured");
+  return { repId, leadId, reason: parts.join("; "), skipped, rotation };
 }

@@ -8,23 +8,34 @@ export interface RoutingDecisionInput {
   reason: string;
 }
 
+/** What routing needs to know of an account's past: its last routing and last "not a fit". */
+export interface RoutingHistory {
+  lastRoutedAt?: Date | undefined;
+  /** When a rep last marked it not a fit in Slack: not routed again for `cooldowns.notAFitDays`. */
+  notAFitAt?: Date | undefined;
+  now: Date;
+}
+
 /**
  * The routing decision for an account that has just become hot (its previous snapshot was not
  * hot, or it had none): the first pool, in config order, whose match fits the account; an empty
  * match takes all. Pure. Accounts that stay hot, or are not hot, are not routed; nor is one
  * routed within `cooldowns.rerouteAfterHours` of its last routing (an account flapping around
- * the threshold makes one task, not one per crossing). Rep assignment builds on this.
+ * the threshold makes one task, not one per crossing), nor within `cooldowns.notAFitDays` of a
+ * rep marking it not a fit. Rep assignment (`assignRep`) follows.
  */
 export function routeNewlyHot(
   previousTier: Tier | undefined,
   features: AccountFeatures,
   score: AccountScore,
   config: Pick<PqlConfig, "routing" | "tiers" | "cooldowns">,
-  history: { lastRoutedAt: Date | undefined; now: Date },
+  history: RoutingHistory,
 ): RoutingDecisionInput | null {
   if (score.tier !== "hot" || previousTier === "hot") return null;
-  const { lastRoutedAt, now } = history;
+  const { lastRoutedAt, notAFitAt, now } = history;
   if (lastRoutedAt && now.getTime() - lastRoutedAt.getTime() < config.cooldowns.rerouteAfterHours * 3_600_000)
+    return null;
+  if (notAFitAt && now.getTime() - notAFitAt.getTime() < config.cooldowns.notAFitDays * 86_400_000)
     return null;
   const { employees, region, industry } = features.firmographics;
   const pool = config.routing.pools.find(({ match }) => {

@@ -5,7 +5,7 @@ import type { Database } from "./database.ts";
  * of the scheduled cycle to come) opens a run when it starts and closes it with its status, its
  * figures and its errors, so managers and `status` read one history.
  */
-export type CycleKind = "score" | "hubspot";
+export type CycleKind = "score" | "hubspot" | "slack";
 /** `partial`: the job stopped early (a peer down, a budget used up) and left the rest queued. */
 export type CycleStatus = "ok" | "partial" | "failed";
 

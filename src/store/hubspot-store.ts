@@ -87,23 +87,26 @@ export interface CompanyMatch {
   matchedBy: "domain" | "created" | "shared";
   /** Properties written with the creation (for created companies). */
   written?: Record<string, string>;
+  /** The company's HubSpot owner, when the match read it. */
+  ownerId?: string | null;
 }
 
 export async function recordMatches(db: Database, matches: readonly CompanyMatch[], at: Date): Promise<void> {
   if (matches.length === 0) return;
   await db.sql.query(
-    `INSERT INTO hubspot_companies AS h (account_id, company_id, matched_by, searched_at, written, written_at)
+    `INSERT INTO hubspot_companies AS h (account_id, company_id, matched_by, searched_at, written, written_at, owner_id)
     SELECT m.account_id, m.company_id,
       CASE WHEN m.company_id IS NULL AND m.matched_by <> 'shared' THEN NULL ELSE m.matched_by END, $2,
-      COALESCE(m.written, '{}'), CASE WHEN m.written IS NULL THEN NULL ELSE $2::timestamptz END
-    FROM jsonb_to_recordset($1::jsonb) AS m(account_id text, company_id text, matched_by text, written jsonb)
+      COALESCE(m.written, '{}'), CASE WHEN m.written IS NULL THEN NULL ELSE $2::timestamptz END, m.owner_id
+    FROM jsonb_to_recordset($1::jsonb) AS m(account_id text, company_id text, matched_by text, written jsonb, owner_id text)
     ON CONFLICT (account_id) DO UPDATE SET
       company_id = COALESCE(excluded.company_id, h.company_id),
       matched_by = CASE WHEN excluded.company_id IS NULL AND h.company_id IS NULL THEN excluded.matched_by
         ELSE COALESCE(excluded.matched_by, h.matched_by) END,
       searched_at = excluded.searched_at,
       written = h.written || excluded.written,
-      written_at = COALESCE(excluded.written_at, h.written_at)`,
+      written_at = COALESCE(excluded.written_at, h.written_at),
+      owner_id = CASE WHEN excluded.company_id IS NULL THEN h.owner_id ELSE excluded.owner_id END`,
     [
       JSON.stringify(
         matches.map((m) => ({
@@ -111,6 +114,7 @@ export async function recordMatches(db: Database, matches: readonly CompanyMatch
           company_id: m.companyId,
           matched_by: m.matchedBy,
           written: m.written ?? null,
+          owner_id: m.ownerId ?? null,
         })),
       ),
       at.toISOString(),

@@ -2,7 +2,11 @@ import { StoreError } from "../errors.ts";
 import type { Database } from "./database.ts";
 
 /** Keys of pql-router's exclusive jobs (pg advisory lock space). */
-const JOBS = { "scoring pass": 7_243_190_512, "HubSpot sync": 7_243_190_513 } as const;
+const JOBS = {
+  "scoring pass": 7_243_190_512,
+  "HubSpot sync": 7_243_190_513,
+  "Slack posting": 7_243_190_514,
+} as const;
 
 /**
  * Runs `work` as the only `job` of its kind on this database: two scoring passes (or two HubSpot

@@ -223,7 +223,8 @@ export async function rankedAccounts(db: Database, asOf: Date, limit?: number): 
 /** An account by its id, or else by its domain (case-insensitive); undefined when none. */
 export async function findAccountId(db: Database, key: string): Promise<string | undefined> {
   const { rows } = await db.sql.query<{ id: string }>(
-    "SELECT id FROM accounts WHERE id = $1 OR lower(domain) = lower($1) ORDER BY (id = $1) DESC, id LIMIT 1",
+    `SELECT id FROM accounts WHERE id = $1 OR lower(domain) = lower($1) OR lower(name) = lower($1)
+    ORDER BY (id = $1) DESC, (lower(domain) = lower($1)) DESC, id LIMIT 1`,
     [key],
   );
   return rows[0]?.id;

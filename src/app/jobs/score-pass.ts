@@ -8,7 +8,7 @@ import { finishCycleRun, startCycleRun } from "../../store/cycle-store.ts";
 import { withJobLock } from "../../store/job-lock.ts";
 import { attributeMessages } from "../../store/message-store.ts";
 import { personaKeys } from "../../store/persona-store.ts";
-import { lastRoutedAt, recordRoutingDecisions } from "../../store/routing-store.ts";
+import { recordRoutingDecisions, routingHistory } from "../../store/routing-store.ts";
 import {
   accountCount,
   accountIdsAsOf,
@@ -128,7 +128,7 @@ async function scorePassLocked(rt: JobContext, options: ScorePassOptions): Promi
       const candidates = route
         ? snapshots.filter(({ score }) => score.tier === "hot" && before.get(score.accountId) !== "hot")
         : [];
-      const routedAt = await lastRoutedAt(
+      const history = await routingHistory(
         db,
         candidates.map(({ score }) => score.accountId),
       );
@@ -138,7 +138,7 @@ async function scorePassLocked(rt: JobContext, options: ScorePassOptions): Promi
           features,
           score,
           config.config,
-          { lastRoutedAt: routedAt.get(score.accountId), now },
+          { ...history.get(score.accountId), now },
         );
         return decision ? [decision] : [];
       });

@@ -88,17 +88,21 @@ export async function matchCompanies(
     );
     // One account per company: the first account (by id) takes it; others sharing the domain
     // stay unmatched (and are never given a duplicate company).
-    const taken = await companyOwners(db, [...found.values()]);
+    const taken = await companyOwners(
+      db,
+      [...found.values()].map((c) => c.id),
+    );
     const matches: CompanyMatch[] = batch.map((a) => {
-      const companyId = found.get(normalizeDomain(a.domain ?? "")) ?? null;
-      if (companyId === null) return { accountId: a.accountId, companyId, matchedBy: "domain" };
+      const company = found.get(normalizeDomain(a.domain ?? ""));
+      if (company === undefined) return { accountId: a.accountId, companyId: null, matchedBy: "domain" };
+      const companyId = company.id;
       const holder = taken.get(companyId);
       if (holder !== undefined && holder !== a.accountId) {
         shared.add(a.accountId);
         return { accountId: a.accountId, companyId: null, matchedBy: "shared" };
       }
       taken.set(companyId, a.accountId);
-      return { accountId: a.accountId, companyId, matchedBy: "domain" };
+      return { accountId: a.accountId, companyId, matchedBy: "domain", ownerId: company.ownerId };
     });
     await recordMatches(db, matches, now);
     for (const m of matches) {
@@ -191,16 +195,22 @@ export function domainSearch(domains: readonly string[], after?: string) {
     path: "/crm/v3/objects/companies/search",
     body: {
       filterGroups: [{ filters: [{ propertyName: "domain", operator: "IN", values }] }],
-      properties: ["domain", "name", COMPANY.accountId],
+      properties: ["domain", "name", COMPANY.accountId, "hubspot_owner_id"],
       limit: SEARCH_PAGE,
       ...(after ? { after } : {}),
     },
   };
 }
 
-/** Company ids by normalised domain; where several companies share a domain, the oldest (lowest id). */
-async function searchDomains(http: HubSpotHttp, domains: string[]): Promise<Map<string, string>> {
-  const found = new Map<string, string>();
+interface FoundCompany {
+  id: string;
+  /** Its HubSpot owner (hubspot_owner_id), read with the search at no extra cost. */
+  ownerId: string | null;
+}
+
+/** Companies by normalised domain; where several companies share a domain, the oldest (lowest id). */
+async function searchDomains(http: HubSpotHttp, domains: string[]): Promise<Map<string, FoundCompany>> {
+  const found = new Map<string, FoundCompany>();
   let after: string | undefined;
   do {
     const { status, body } = await http.send<{
@@ -213,8 +223,8 @@ async function searchDomains(http: HubSpotHttp, domains: string[]): Promise<Map<
     for (const company of body.results) {
       const domain = company.properties.domain ? normalizeDomain(company.properties.domain) : "";
       const known = found.get(domain);
-      if (domain && (known === undefined || Number(company.id) < Number(known)))
-        found.set(domain, company.id);
+      if (domain && (known === undefined || Number(company.id) < Number(known.id)))
+        found.set(domain, { id: company.id, ownerId: company.properties.hubspot_owner_id || null });
     }
     after = body.paging?.next?.after;
   } while (after);
