@@ -20,8 +20,10 @@ import {
 } from "./commands/hubspot.ts";
 import { importCommand } from "./commands/import.ts";
 import { outcomesImportCommand } from "./commands/outcomes-import.ts";
+import { routingExplainCommand } from "./commands/routing.ts";
 import { scoreCommand } from "./commands/score.ts";
 import { serveCommand } from "./commands/serve.ts";
+import { slackManifestCommand, slackPostCommand } from "./commands/slack.ts";
 import { statusCommand } from "./commands/status.ts";
 import { printable } from "./output.ts";
 
@@ -38,6 +40,9 @@ const COMMANDS: Record<string, Command> = {
   "hubspot sync": hubspotSyncCommand,
   "hubspot preview": hubspotPreviewCommand,
   "hubspot outcomes": hubspotOutcomesCommand,
+  "routing explain": routingExplainCommand,
+  "slack post": slackPostCommand,
+  "slack manifest": slackManifestCommand,
   serve: serveCommand,
   status: statusCommand,
   generate: generateCommand,

@@ -140,6 +140,8 @@ export interface CompanyState {
   routedTo: string | null;
   claimedBy: string | null;
   claimedAt: Date | null;
+  /** The claimer's HubSpot owner id, when known: the company's owner follows the claim. */
+  claimerOwnerId: string | null;
   written: Record<string, string>;
   rejected: Record<string, string> | null;
 }
@@ -160,11 +162,13 @@ export async function matchedCompanies(db: Database): Promise<CompanyState[]> {
     rep_name: string | null;
     claimer: string | null;
     claimed_at: Date | null;
+    claimer_owner: string | null;
     written: Record<string, string>;
     rejected: Record<string, string> | null;
   }>(
     `SELECT h.account_id, h.company_id, l.score, l.tier, l.pqr, l.icp, l.reasons, l.as_of, l.config_version,
-      d.decided_at, d.pool, r.name AS rep_name, cr.name AS claimer, c.claimed_at, h.written, h.rejected
+      d.decided_at, d.pool, r.name AS rep_name, cr.name AS claimer, c.claimed_at, h.written, h.rejected,
+      COALESCE(cr.hubspot_owner_id, (SELECT o.owner_id FROM hubspot_owners o WHERE o.email = lower(cr.email))) AS claimer_owner
     FROM hubspot_companies h
     JOIN accounts a ON a.id = h.account_id
     ${LATEST_SNAPSHOT}
@@ -192,6 +196,7 @@ export async function matchedCompanies(db: Database): Promise<CompanyState[]> {
     routedTo: r.rep_name ?? r.pool,
     claimedBy: r.claimer,
     claimedAt: r.claimed_at ? new Date(r.claimed_at) : null,
+    claimerOwnerId: r.claimer_owner,
     written: r.written ?? {},
     rejected: r.rejected,
   }));
@@ -255,6 +260,8 @@ export interface PendingTask {
   sentAt: Date | null;
   /** The company that create was associated with. */
   sentCompanyId: string | null;
+  /** Who claimed the routing in Slack (the task's owner then), if anyone. */
+  claimerId: string | null;
 }
 
 export async function pendingTasks(db: Database): Promise<PendingTask[]> {
@@ -274,14 +281,17 @@ export async function pendingTasks(db: Database): Promise<PendingTask[]> {
     reasons: string[];
     hubspot_task_sent_at: Date | null;
     hubspot_task_company_id: string | null;
+    claimer: string | null;
   }>(
     `SELECT d.id::text, d.account_id, a.name, a.domain, h.company_id, d.pool, d.rep_id, d.decided_at,
-      s.score, s.tier, s.pqr, s.icp, s.reasons, d.hubspot_task_sent_at, d.hubspot_task_company_id
+      s.score, s.tier, s.pqr, s.icp, s.reasons, d.hubspot_task_sent_at, d.hubspot_task_company_id,
+      c.rep_id AS claimer
     FROM routing_decisions d
     JOIN accounts a ON a.id = d.account_id
     JOIN score_snapshots s ON s.id = d.snapshot_id
     LEFT JOIN hubspot_companies h ON h.account_id = d.account_id
-    WHERE d.hubspot_task_id IS NULL AND d.hubspot_task_error IS NULL
+    LEFT JOIN claims c ON c.decision_id = d.id
+    WHERE d.hubspot_task_id IS NULL AND d.hubspot_task_error IS NULL AND NOT d.shadow
     ORDER BY d.id`,
   );
   return rows.map((r) => ({
@@ -300,6 +310,7 @@ export async function pendingTasks(db: Database): Promise<PendingTask[]> {
     reasons: r.reasons,
     sentAt: r.hubspot_task_sent_at ? new Date(r.hubspot_task_sent_at) : null,
     sentCompanyId: r.hubspot_task_company_id,
+    claimerId: r.claimer,
   }));
 }
 
@@ -323,17 +334,22 @@ export async function markTasksSent(
 
 export async function recordTasks(
   db: Database,
-  tasks: readonly { decisionId: bigint; taskId?: string; error?: string }[],
+  tasks: readonly { decisionId: bigint; taskId?: string; error?: string; ownerId?: string | null }[],
 ): Promise<void> {
   if (tasks.length === 0) return;
   await db.sql.query(
     `UPDATE routing_decisions d SET hubspot_task_id = COALESCE(t.task_id, d.hubspot_task_id),
-      hubspot_task_error = t.error
-    FROM jsonb_to_recordset($1::jsonb) AS t(id bigint, task_id text, error text)
+      hubspot_task_error = t.error, hubspot_task_owner_id = COALESCE(t.owner_id, d.hubspot_task_owner_id)
+    FROM jsonb_to_recordset($1::jsonb) AS t(id bigint, task_id text, error text, owner_id text)
     WHERE d.id = t.id`,
     [
       JSON.stringify(
-        tasks.map((t) => ({ id: String(t.decisionId), task_id: t.taskId ?? null, error: t.error ?? null })),
+        tasks.map((t) => ({
+          id: String(t.decisionId),
+          task_id: t.taskId ?? null,
+          error: t.error ?? null,
+          owner_id: t.ownerId ?? null,
+        })),
       ),
     ],
   );
@@ -395,4 +411,52 @@ export async function clearRejections(db: Database): Promise<void> {
   await db.sql.query(
     "UPDATE routing_decisions SET hubspot_task_error = NULL WHERE hubspot_task_error IS NOT NULL AND hubspot_task_id IS NULL",
   );
+}
+
+/** A claimed routing whose HubSpot task's owner is not the claimer yet. */
+export interface TaskOwnerChange {
+  decisionId: bigint;
+  taskId: string;
+  claimerId: string;
+  claimerEmail: string;
+  claimerOwnerId: string | null;
+  writtenOwnerId: string | null;
+}
+
+/** Claimed routings with a task (not shadow): the claimer and the owner last written on the task. */
+export async function claimedTasks(db: Database): Promise<TaskOwnerChange[]> {
+  const { rows } = await db.sql.query<{
+    id: string;
+    task_id: string;
+    claimer: string;
+    email: string;
+    owner_id: string | null;
+    written: string | null;
+  }>(
+    `SELECT d.id::text, d.hubspot_task_id AS task_id, c.rep_id AS claimer, p.email, p.hubspot_owner_id AS owner_id,
+      d.hubspot_task_owner_id AS written
+    FROM routing_decisions d
+    JOIN claims c ON c.decision_id = d.id
+    JOIN sales_reps p ON p.id = c.rep_id
+    WHERE d.hubspot_task_id IS NOT NULL AND NOT d.shadow
+    ORDER BY d.id`,
+  );
+  return rows.map((r) => ({
+    decisionId: BigInt(r.id),
+    taskId: r.task_id,
+    claimerId: r.claimer,
+    claimerEmail: r.email,
+    claimerOwnerId: r.owner_id,
+    writtenOwnerId: r.written,
+  }));
+}
+
+/** Emails of claimers without a configured owner id (their owner is looked up by email). */
+export async function claimerEmails(db: Database): Promise<string[]> {
+  const { rows } = await db.sql.query<{ email: string }>(
+    `SELECT DISTINCT p.email FROM claims c JOIN sales_reps p ON p.id = c.rep_id
+    JOIN routing_decisions d ON d.id = c.decision_id
+    WHERE p.hubspot_owner_id IS NULL AND NOT d.shadow`,
+  );
+  return rows.map((r) => r.email);
 }

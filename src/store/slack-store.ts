@@ -10,6 +10,8 @@ export interface DecisionRow {
   name: string | null;
   domain: string | null;
   pool: string;
+  /** Why it was routed. */
+  reason: string;
   status: "open" | "claimed" | "snoozed" | "not_a_fit" | "superseded";
   rule: string | null;
   repId: string | null;
@@ -40,7 +42,7 @@ export interface DecisionRow {
   } | null;
 }
 
-const DECISION_SELECT = `SELECT d.id::text, d.account_id, a.name, a.domain, d.pool, d.status, d.rule, d.rep_id,
+const DECISION_SELECT = `SELECT d.id::text, d.account_id, a.name, a.domain, d.pool, d.reason, d.status, d.rule, d.rep_id,
     d.assignment_reason, d.skipped, d.decided_at, d.assigned_at, d.escalations, d.shadow, d.snoozed_until,
     d.slack_channel, d.slack_ts, s.score, s.tier, s.pqr::float8 AS pqr, s.icp, s.reasons,
     COALESCE(s.features->'personas', '[]') AS personas, h.company_id,
@@ -60,6 +62,7 @@ interface RawDecision {
   name: string | null;
   domain: string | null;
   pool: string;
+  reason: string;
   status: DecisionRow["status"];
   rule: string | null;
   rep_id: string | null;
@@ -96,6 +99,7 @@ function toRow(r: RawDecision): DecisionRow {
     name: r.name,
     domain: r.domain,
     pool: r.pool,
+    reason: r.reason,
     status: r.status,
     rule: r.rule,
     repId: r.rep_id,

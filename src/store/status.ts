@@ -23,6 +23,19 @@ export interface StoreStatus {
     lastSyncAt: string | null;
     lastSyncStatus: string | null;
   };
+  slack: {
+    /** Messages posted (alerts, escalation replies, digests). */
+    posted: number;
+    /** Open routings without a message yet, and other messages not posted yet. */
+    pending: number;
+    claimed: number;
+    snoozed: number;
+    notAFit: number;
+    /** SLA escalations made. */
+    escalated: number;
+    lastPostAt: string | null;
+    lastPostStatus: string | null;
+  };
 }
 
 export async function readStatus(db: Database): Promise<StoreStatus> {
@@ -63,6 +76,28 @@ export async function readStatus(db: Database): Promise<StoreStatus> {
     LEFT JOIN LATERAL (SELECT started_at, status FROM cycle_runs WHERE kind = 'hubspot'
       ORDER BY started_at DESC LIMIT 1) s ON true`);
   const c = crm[0] as (typeof crm)[number];
+  const { rows: slackRows } = await db.sql.query<{
+    posted: number;
+    pending: number;
+    claimed: number;
+    snoozed: number;
+    not_a_fit: number;
+    escalated: number;
+    run_at: Date | null;
+    run_status: string | null;
+  }>(`SELECT
+      (SELECT count(*)::int FROM slack_posts WHERE ts IS NOT NULL) AS posted,
+      (SELECT count(*)::int FROM routing_decisions WHERE status = 'open' AND slack_ts IS NULL)
+        + (SELECT count(*)::int FROM slack_posts WHERE ts IS NULL AND posted_at IS NULL AND kind <> 'alert') AS pending,
+      (SELECT count(*)::int FROM routing_decisions WHERE status = 'claimed') AS claimed,
+      (SELECT count(*)::int FROM routing_decisions WHERE status = 'snoozed') AS snoozed,
+      (SELECT count(*)::int FROM routing_decisions WHERE status = 'not_a_fit') AS not_a_fit,
+      (SELECT count(*)::int FROM routing_feedback WHERE kind = 'escalation') AS escalated,
+      r.started_at AS run_at, r.status AS run_status
+    FROM (SELECT 1) one
+    LEFT JOIN LATERAL (SELECT started_at, status FROM cycle_runs WHERE kind = 'slack'
+      ORDER BY started_at DESC LIMIT 1) r ON true`);
+  const sl = slackRows[0] as (typeof slackRows)[number];
   const messagesByType = Object.fromEntries(byType.map((r) => [r.type, r.n]));
   return {
     engine: db.engine,
@@ -83,6 +118,16 @@ export async function readStatus(db: Database): Promise<StoreStatus> {
       tasksFailed: c.failed,
       lastSyncAt: c.sync_at ? new Date(c.sync_at).toISOString() : null,
       lastSyncStatus: c.sync_status,
+    },
+    slack: {
+      posted: sl.posted,
+      pending: sl.pending,
+      claimed: sl.claimed,
+      snoozed: sl.snoozed,
+      notAFit: sl.not_a_fit,
+      escalated: sl.escalated,
+      lastPostAt: sl.run_at ? new Date(sl.run_at).toISOString() : null,
+      lastPostStatus: sl.run_status,
     },
   };
 }

@@ -134,10 +134,21 @@ describe("npm start (the demo)", () => {
 });
 
 describe("pql-router serve", () => {
-  it("refuses to start without a write key", async () => {
+  it("refuses to start with nothing to serve", async () => {
     const run = await runCli(["serve"], { PQL_DATA_DIR: scratch(), PQL_INGEST_WRITE_KEY: "" });
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain("PQL_INGEST_WRITE_KEY is not set");
+    expect(run.stderr).toContain("nothing to serve: set PQL_INGEST_WRITE_KEY");
+  });
+
+  it("refuses Slack claims without a bot token", async () => {
+    const run = await runCli(["serve"], {
+      PQL_DATA_DIR: scratch(),
+      PQL_INGEST_WRITE_KEY: "",
+      SLACK_SIGNING_SECRET: "a-signing-secret",
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("SLACK_BOT_TOKEN is not set");
+    expect(run.stderr).not.toContain("a-signing-secret");
   });
 
   it("serves the Tracking API as a process, and stops cleanly on SIGTERM", async () => {

@@ -204,8 +204,9 @@ for (const engine of ENGINES) {
           pql_pqr_estimate: String(Number(rows[0]?.pqr)),
           pql_last_scored_at: END.toISOString(),
         });
+        // The sync assigned the routing (round robin in its pool): "routed to" names the rep.
         expect(fake.companies.get(byDomainHot)?.properties.pql_routed_to).toMatch(
-          /enterprise|mid-market|smb/,
+          /^(Ana Ruiz|Ben Okafor|Chloe Martin|Dev Patel)$/,
         );
         // One task per routed account, associated with its company (type 192), owned by the config's owner.
         expect(fake.tasks.size).toBe(hot);

@@ -1,11 +1,13 @@
 import { IntegrationError } from "../../errors.ts";
 import { matchCompanies, writeCompanies } from "../../integrations/hubspot/company-sync.ts";
 import type { HubSpotCallStats, HubSpotHttp } from "../../integrations/hubspot/hubspot-http.ts";
-import { syncTasks } from "../../integrations/hubspot/task-sync.ts";
+import { resolveOwners } from "../../integrations/hubspot/owners.ts";
+import { syncTaskOwners, syncTasks } from "../../integrations/hubspot/task-sync.ts";
 import { finishCycleRun, startCycleRun } from "../../store/cycle-store.ts";
-import { clearRejections } from "../../store/hubspot-store.ts";
+import { claimerEmails, clearRejections } from "../../store/hubspot-store.ts";
 import { withJobLock } from "../../store/job-lock.ts";
 import type { JobContext } from "../runtime.ts";
+import { assignRoutings } from "./assign-routings.ts";
 
 export interface HubSpotSyncResult {
   companiesMatched: number;
@@ -22,6 +24,10 @@ export interface HubSpotSyncResult {
   tasksWaiting: number;
   /** Routings older than `hubspot.tasks.maxAgeHours` when first sent: recorded as skipped, no task. */
   tasksSkipped: number;
+  /** Tasks whose owner became the rep who claimed the account in Slack. */
+  tasksReassigned: number;
+  /** Set in shadow mode (`slack.shadow`): nothing was sent to HubSpot. */
+  skipped: string | null;
   /** HTTP requests made, retries included. */
   calls: number;
   retries: number;
@@ -74,6 +80,8 @@ async function syncLocked(
     tasksRecovered: 0,
     tasksWaiting: 0,
     tasksSkipped: 0,
+    tasksReassigned: 0,
+    skipped: null,
     calls: 0,
     retries: 0,
     rateLimited: 0,
@@ -84,11 +92,20 @@ async function syncLocked(
   };
   const finish = (error?: unknown) => finishSync(rt, runId, result, http, statsBefore, started, error);
   try {
+    if (config.slack.shadow) {
+      result.skipped = `shadow mode (slack.shadow: ${config.slack.shadow.channel}): nothing is written to HubSpot`;
+      await finish();
+      return result;
+    }
     if (options.retryRejected) await clearRejections(db);
     const matched = await matchCompanies(db, http, config.hubspot, now);
     result.companiesMatched = matched.matched;
     result.companiesCreated = matched.created;
     result.companiesUnmatched = matched.unmatched.length;
+    // Routings get their rep now that company owners are read (an owner who is a rep keeps it).
+    await assignRoutings(rt, now);
+    // A claimer's owner id (by email) is known before company owners are written.
+    await resolveOwners(db, http, await claimerEmails(db), now);
     const written = await writeCompanies(db, http, now);
     result.companiesWritten = written.written;
     result.companiesUnchanged = written.unchanged;
@@ -99,6 +116,9 @@ async function syncLocked(
     result.tasksWaiting = tasks.waiting;
     result.tasksSkipped = tasks.skipped;
     for (const r of tasks.rejected) result.failures.push({ ...r, what: "task" });
+    const owners = await syncTaskOwners(db, http, now);
+    result.tasksReassigned = owners.updated;
+    for (const r of owners.rejected) result.failures.push({ ...r, what: "task" });
   } catch (error) {
     if (
       !(error instanceof IntegrationError) ||

@@ -74,8 +74,11 @@ export const hubspotSyncCommand: Command = {
         ),
       );
     }
+    if (result.tasksReassigned > 0)
+      lines.push(`task owners changed to the rep who claimed: ${formatNumber(result.tasksReassigned)}`);
     if (result.stoppedBy)
       lines.push(`stopped early: ${result.stoppedBy}\nthe rest stays queued for the next sync`);
+    if (result.skipped) return { json: result, text: result.skipped };
     return { json: result, text: lines.join("\n"), exitCode: result.stoppedBy ? 1 : 0 };
   },
 };

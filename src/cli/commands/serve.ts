@@ -6,26 +6,39 @@ import { printable } from "../output.ts";
 
 export const serveCommand: Command = {
   usage: "serve [--port N]",
-  summary: "run the Segment-compatible HTTP Tracking API (POST /v1/*, GET /healthz) until stopped",
+  summary:
+    "run the HTTP server until stopped: the Segment-compatible Tracking API (POST /v1/*), Slack claims (POST /slack/events), GET /healthz",
   options: { port: { type: "string" } },
   async run(ctx, _positionals, values) {
-    if (!ctx.settings.ingestWriteKey) {
+    const { ingestWriteKey, slackSigningSecret, slackAppToken, slackBotToken } = ctx.settings;
+    const slack = Boolean(slackSigningSecret || slackAppToken);
+    if (!ingestWriteKey && !slack) {
       throw new UsageError(
-        "PQL_INGEST_WRITE_KEY is not set: the Tracking API authenticates senders with it",
-        "set PQL_INGEST_WRITE_KEY to a long random string and give it to your Segment source or client",
+        "nothing to serve: set PQL_INGEST_WRITE_KEY (the Tracking API) and/or SLACK_SIGNING_SECRET (Slack claims)",
+        "PQL_INGEST_WRITE_KEY is a long random string you give your Segment source; SLACK_SIGNING_SECRET comes from your Slack app",
+      );
+    }
+    if (slack && !slackBotToken) {
+      throw new UsageError(
+        "SLACK_BOT_TOKEN is not set: Slack claims need it to update messages",
+        "install the app (`pql-router slack manifest`) and set SLACK_BOT_TOKEN to its xoxb- token",
       );
     }
     const port = intOption(values, "port", ctx.settings.port, 0);
-    const rt = await ctx.runtime();
+    const rt = await ctx.runtime({ config: slack });
     const bound = await rt.listen(port);
     const location = rt.db.location;
-    ctx.log.info({ port: bound, database: location }, "tracking API listening");
+    const parts = [
+      ingestWriteKey ? `Tracking API on http://localhost:${bound}/v1` : null,
+      slackAppToken
+        ? "Slack claims over Socket Mode"
+        : slack
+          ? `Slack claims on http://localhost:${bound}/slack/events`
+          : null,
+    ].filter(Boolean);
+    ctx.log.info({ port: bound, database: location, ingest: Boolean(ingestWriteKey), slack }, "listening");
     ctx.stderr.write(
-      printable(
-        redactSecrets(
-          `pql-router: Tracking API on http://localhost:${bound}/v1 (database: ${location}); Ctrl-C stops\n`,
-        ),
-      ),
+      printable(redactSecrets(`pql-router: ${parts.join("; ")} (database: ${location}); Ctrl-C stops\n`)),
     );
     const signal = await Promise.race(
       [once(process, "SIGINT"), once(process, "SIGTERM")].map((p, i) =>

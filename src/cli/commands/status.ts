@@ -5,7 +5,7 @@ import { formatNumber, keyValues } from "../output.ts";
 export const statusCommand: Command = {
   usage: "status",
   summary:
-    "what is stored: messages by type, accounts, users, first and last event, routings, HubSpot sync state",
+    "what is stored: messages by type, accounts, users, first and last event, routings, HubSpot sync and Slack state",
   async run(ctx) {
     const { db } = await ctx.runtime();
     const status = await readStatus(db);
@@ -32,6 +32,12 @@ export function renderStatus(s: Awaited<ReturnType<typeof readStatus>>): string 
       `${formatNumber(s.hubspot.companiesMatched)} companies matched; tasks ${formatNumber(s.hubspot.tasksCreated)} created, ` +
         `${formatNumber(s.hubspot.tasksPending)} pending, ${formatNumber(s.hubspot.tasksFailed)} rejected; last sync ` +
         (s.hubspot.lastSyncAt ? `${s.hubspot.lastSyncAt} (${s.hubspot.lastSyncStatus})` : "never"),
+    ],
+    [
+      "Slack",
+      `${formatNumber(s.slack.posted)} posted, ${formatNumber(s.slack.pending)} pending; ${formatNumber(s.slack.claimed)} claimed, ` +
+        `${formatNumber(s.slack.snoozed)} snoozed, ${formatNumber(s.slack.notAFit)} not a fit, ${formatNumber(s.slack.escalated)} escalations; last post ` +
+        (s.slack.lastPostAt ? `${s.slack.lastPostAt} (${s.slack.lastPostStatus})` : "never"),
     ],
   ]);
 }

@@ -15,7 +15,7 @@ export function companyPropertyValues(state: CompanyState): Record<string, strin
     state.routedAt && state.claimedAt
       ? String(Math.round((state.claimedAt.getTime() - state.routedAt.getTime()) / 360_000) / 10)
       : "";
-  return {
+  const values: Record<string, string> = {
     [COMPANY.accountId]: state.accountId,
     [COMPANY.score]: num(state.score),
     [COMPANY.tier]: state.tier ?? "",
@@ -30,6 +30,9 @@ export function companyPropertyValues(state: CompanyState): Record<string, strin
     [COMPANY.timeToClaim]: timeToClaim,
     [COMPANY.configVersion]: state.configVersion ?? "",
   };
+  // A claim in Slack makes the claimer the company's owner (never cleared by us otherwise).
+  if (state.claimerOwnerId) values.hubspot_owner_id = state.claimerOwnerId;
+  return values;
 }
 
 /**

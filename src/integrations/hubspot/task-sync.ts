@@ -1,6 +1,12 @@
 import type { PqlConfig } from "../../config/schema.ts";
 import type { Database } from "../../store/database.ts";
-import { markTasksSent, type PendingTask, pendingTasks, recordTasks } from "../../store/hubspot-store.ts";
+import {
+  claimedTasks,
+  markTasksSent,
+  type PendingTask,
+  pendingTasks,
+  recordTasks,
+} from "../../store/hubspot-store.ts";
 import { type CrmObject, inBatches, writeInBatches } from "./batch-write.ts";
 import { type HubSpotHttp, rejectedAnswer } from "./hubspot-http.ts";
 import { resolveOwners } from "./owners.ts";
@@ -99,7 +105,11 @@ export async function syncTasks(
       // A conflict means the task exists: left as sent, the next run finds it among the company's tasks.
       const final = outcome.rejected.filter(({ category }) => category !== "CONFLICT");
       await recordTasks(db, [
-        ...outcome.ok.map(({ item, result: r }) => ({ decisionId: item.decisionId, taskId: r.id })),
+        ...outcome.ok.map(({ item, result: r }) => ({
+          decisionId: item.decisionId,
+          taskId: r.id,
+          ownerId: owners.get(item.decisionId) ?? null,
+        })),
         ...final.map(({ item, reason }) => ({ decisionId: item.decisionId, error: reason })),
       ]);
       result.created += outcome.ok.length;
@@ -186,7 +196,10 @@ async function findByRoutingKey(
   return { found, unsettled };
 }
 
-/** The HubSpot owner of each task: its rep's (by owner id in config, else by email), else the config's default. */
+/**
+ * The HubSpot owner of each task: whoever claimed it in Slack, else its rep (by owner id in
+ * config, else by email), else the config's default.
+ */
 async function ownersFor(
   db: Database,
   http: HubSpotHttp,
@@ -194,23 +207,72 @@ async function ownersFor(
   tasks: readonly PendingTask[],
   now: Date,
 ): Promise<Map<bigint, string>> {
-  const reps = new Map(config.routing.reps.map((r) => [r.id, r]));
+  const people = new Map<string, { email: string; hubspotOwnerId?: string | undefined }>(
+    [...config.routing.reps, ...config.routing.managers].map((p) => [p.id, p]),
+  );
   const fallback = config.hubspot.tasks.ownerEmail;
   const emails = new Set<string>(fallback ? [fallback] : []);
+  const personOf = (t: PendingTask) => {
+    const id = t.claimerId ?? t.repId;
+    return id ? people.get(id) : undefined;
+  };
   for (const t of tasks) {
-    const rep = t.repId ? reps.get(t.repId) : undefined;
-    if (rep && !rep.hubspotOwnerId) emails.add(rep.email);
+    const person = personOf(t);
+    if (person && !person.hubspotOwnerId) emails.add(person.email);
   }
   const byEmail = await resolveOwners(db, http, [...emails], now);
   const owners = new Map<bigint, string>();
   for (const t of tasks) {
-    const rep = t.repId ? reps.get(t.repId) : undefined;
-    // The rep's owner id, else the rep's email's owner, else the config's default owner.
+    const person = personOf(t);
     const owner =
-      rep?.hubspotOwnerId ??
-      (rep ? byEmail.get(rep.email.toLowerCase()) : undefined) ??
+      person?.hubspotOwnerId ??
+      (person ? byEmail.get(person.email.toLowerCase()) : undefined) ??
       (fallback ? byEmail.get(fallback.toLowerCase()) : undefined);
     if (owner) owners.set(t.decisionId, owner);
   }
   return owners;
+}
+
+/** Where task owners change after a claim, 100 tasks per call. */
+export const TASK_UPDATE_PATH = "/crm/v3/objects/tasks/batch/update";
+
+/**
+ * After a claim in Slack the routing task's owner becomes the claimer: tasks whose owner as last
+ * written differs from the claimer's are updated in batches. Queued in the database, so a claim
+ * made while HubSpot is down reaches the task with the next sync. Returns the tasks updated.
+ */
+export async function syncTaskOwners(
+  db: Database,
+  http: HubSpotHttp,
+  now: Date,
+): Promise<{ updated: number; rejected: { accountId: string; reason: string }[] }> {
+  const claimed = await claimedTasks(db);
+  const byEmail = await resolveOwners(
+    db,
+    http,
+    claimed.filter((c) => !c.claimerOwnerId && c.writtenOwnerId === null).map((c) => c.claimerEmail),
+    now,
+  );
+  const changes = claimed.flatMap((c) => {
+    const owner = c.claimerOwnerId ?? byEmail.get(c.claimerEmail.toLowerCase());
+    return owner && owner !== c.writtenOwnerId ? [{ ...c, owner }] : [];
+  });
+  const result = { updated: 0, rejected: [] as { accountId: string; reason: string }[] };
+  await writeInBatches(http, changes, {
+    path: TASK_UPDATE_PATH,
+    key: (c) => c.taskId,
+    input: (c) => ({ id: c.taskId, properties: { hubspot_owner_id: c.owner } }),
+    resultKey: (r: CrmObject) => r.id,
+    settled: async (outcome) => {
+      await recordTasks(
+        db,
+        outcome.ok.map(({ item }) => ({ decisionId: item.decisionId, ownerId: item.owner })),
+      );
+      result.updated += outcome.ok.length;
+      result.rejected.push(
+        ...outcome.rejected.map(({ item, reason }) => ({ accountId: item.claimerId, reason })),
+      );
+    },
+  });
+  return result;
 }

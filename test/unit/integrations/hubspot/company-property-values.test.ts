@@ -24,6 +24,7 @@ const state: CompanyState = {
   routedTo: "Ana Ruiz",
   claimedBy: "Ana Ruiz",
   claimedAt: new Date("2026-11-01T01:30:00Z"),
+  claimerOwnerId: null,
   written: {},
   rejected: null,
 };
@@ -46,6 +47,11 @@ describe("companyPropertyValues", () => {
       pql_time_to_claim_hours: "1.5",
       pql_config_version: "abc123",
     });
+  });
+
+  it("makes the claimer the company owner when their HubSpot owner id is known, and never clears an owner", () => {
+    expect(companyPropertyValues({ ...state, claimerOwnerId: "9001" }).hubspot_owner_id).toBe("9001");
+    expect(companyPropertyValues(state)).not.toHaveProperty("hubspot_owner_id");
   });
 
   it("clears what is unknown: no ICP, never routed, never claimed", () => {

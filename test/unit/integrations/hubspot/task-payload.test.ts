@@ -23,6 +23,7 @@ const task: PendingTask = {
   reasons: ["4 personas active in 30 days", "visited pricing 3x in 14 days"],
   sentAt: null,
   sentCompanyId: null,
+  claimerId: null,
 };
 
 describe("taskInput", () => {
