@@ -79,8 +79,10 @@ export interface FakeSlackResponse {
  * - `{ error: "channel_not_found" }`: HTTP 200 {ok:false,error};
  * - `{ body: {...} }`: HTTP `status` (default 200) with exactly that body;
  * - `{ dropAfterStore: true }`: the call is handled normally (chat.postMessage stores its message),
- *   then the socket is destroyed without an answer: a lost answer.
- * A scripted answer never changes state, except `dropAfterStore`.
+ *   then the socket is destroyed without an answer: a lost answer;
+ * - `{ hangAfterStore: true }`: handled normally, then never answered (the socket stays open
+ *   until the client goes): the caller can be killed between Slack's post and its own record.
+ * A scripted answer never changes state, except `dropAfterStore` and `hangAfterStore`.
  */
 export interface ScriptedAnswer {
   status?: number;
@@ -88,6 +90,7 @@ export interface ScriptedAnswer {
   error?: string;
   body?: Record<string, unknown>;
   dropAfterStore?: boolean;
+  hangAfterStore?: boolean;
 }
 
 export interface FakeSlack {
@@ -126,6 +129,7 @@ interface Reply {
   body: Record<string, unknown>;
   headers?: Record<string, string>;
   drop?: boolean;
+  hang?: boolean;
 }
 
 type Params = Record<string, unknown>;
@@ -517,6 +521,7 @@ class FakeSlackServer implements FakeSlack {
       req.socket.destroy();
       return;
     }
+    if (reply.hang) return;
     call.status = reply.status;
     const bytes = Buffer.from(JSON.stringify(reply.body), "utf8");
     res.writeHead(reply.status, {
@@ -563,11 +568,12 @@ class FakeSlackServer implements FakeSlack {
     if (!token) return fail("not_authed");
     if (token !== this.token) return fail("invalid_auth");
     const scripted = this.scripts.get(method)?.shift();
-    if (scripted && !scripted.dropAfterStore) {
+    if (scripted && !scripted.dropAfterStore && !scripted.hangAfterStore) {
       const reply = this.scripted(scripted);
       if (reply) return reply;
     }
     const reply = this.dispatch(method, params);
+    if (scripted?.hangAfterStore) return { ...reply, hang: true };
     return scripted?.dropAfterStore ? { ...reply, drop: true } : reply;
   }
 

@@ -7,6 +7,21 @@ import { loadSettings } from "../../src/config/settings.ts";
 import type { ServerTimeouts } from "../../src/http/http-host.ts";
 import type { Database } from "../../src/store/database.ts";
 
+/** A clock a test moves by hand (`set`, `advance`); sleeping still waits real time. */
+export function manualClock(at: Date): Clock & { set(at: Date): void; advance(ms: number): void } {
+  let t = at.getTime();
+  return {
+    now: () => t,
+    sleep: systemClock.sleep,
+    set: (d) => {
+      t = d.getTime();
+    },
+    advance: (ms) => {
+      t += ms;
+    },
+  };
+}
+
 /** A clock stopped at `at` (sleeping still waits). */
 export function fixedClock(at: Date): Clock {
   return { now: () => at.getTime(), sleep: systemClock.sleep };
@@ -25,13 +40,25 @@ export function jobContext(db: Database, config: LoadedConfig | PqlConfig, at?: 
  */
 export async function listeningRuntime(
   db: Database,
-  options: { writeKey: string; log?: Logger; timeouts?: Partial<ServerTimeouts> },
+  options: {
+    writeKey?: string;
+    log?: Logger;
+    timeouts?: Partial<ServerTimeouts>;
+    /** More settings, e.g. SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN, SLACK_API_URL, PQL_CONFIG. */
+    env?: Record<string, string>;
+    clock?: Clock;
+  },
 ): Promise<{ rt: Runtime; base: string; port: number }> {
-  const settings = loadSettings({ PQL_INGEST_WRITE_KEY: options.writeKey, LOG_LEVEL: "silent" });
+  const settings = loadSettings({
+    ...(options.writeKey ? { PQL_INGEST_WRITE_KEY: options.writeKey } : {}),
+    LOG_LEVEL: "silent",
+    ...options.env,
+  });
   const rt = await createRuntime({
     settings,
     log: options.log ?? pino({ level: "silent" }),
     db,
+    ...(options.clock ? { clock: options.clock } : {}),
     ...(options.timeouts ? { httpTimeouts: options.timeouts } : {}),
   });
   const port = await rt.listen(0, "127.0.0.1");
