@@ -515,7 +515,14 @@ export const configSchema = z
           issue(["routing", "reps", i, "slackUserId"], "duplicate slackUserId", r.slackUserId);
         seenSlack.add(r.slackUserId);
       });
+      const seenEmails = new Set<string | undefined>(
+        reps.map((r) => (typeof r?.email === "string" ? r.email.toLowerCase() : undefined)),
+      );
       managers.forEach((m, i) => {
+        const email = typeof m?.email === "string" ? m.email.toLowerCase() : undefined;
+        if (email !== undefined && seenEmails.has(email))
+          issue(["routing", "managers", i, "email"], "duplicate email (already a rep or manager)", m.email);
+        seenEmails.add(email);
         if (typeof m?.id === "string" && seenIds.has(m.id))
           issue(["routing", "managers", i, "id"], "duplicate id (already a rep or manager)", m.id);
         seenIds.add(m?.id);

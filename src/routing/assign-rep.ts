@@ -51,12 +51,16 @@ export interface Assignment {
 export function assignRep(input: AssignmentInput, config: Pick<PqlConfig, "routing">): Assignment {
   const { reps } = config.routing;
   const { owner } = input;
+  const ownerSkipped: Assignment["skipped"] = [];
   if (owner) {
     const email = owner.email?.toLowerCase() ?? null;
     const rep =
       reps.find((r) => owner.hubspotOwnerId !== null && r.hubspotOwnerId === owner.hubspotOwnerId) ??
       reps.find((r) => email !== null && r.email.toLowerCase() === email);
-    if (rep) {
+    // The CRM owner keeps the account, whatever its load, unless away: then the pool's round
+    // robin covers (saying so), rather than leaving a hot account with nobody at the desk.
+    const away = rep ? outOfOffice(rep, input.now) : null;
+    if (rep && !away) {
       return {
         repId: rep.id,
         rule: "existing-owner",
@@ -65,11 +69,13 @@ export function assignRep(input: AssignmentInput, config: Pick<PqlConfig, "routi
         rotation: input.rotation,
       };
     }
+    if (rep && away) ownerSkipped.push({ repId: rep.id, reason: `owns the company but is ${away}` });
   }
   const members = reps.filter((r) => r.pools.includes(input.pool));
-  const skipped: Assignment["skipped"] = [];
+  const skipped: Assignment["skipped"] = [...ownerSkipped];
   const eligible: Rep[] = [];
   for (const rep of members) {
+    if (ownerSkipped.some((s) => s.repId === rep.id)) continue;
     if (input.exclude?.includes(rep.id)) {
       skipped.push({ repId: rep.id, reason: "already had it" });
       continue;
@@ -108,11 +114,17 @@ export function assignRep(input: AssignmentInput, config: Pick<PqlConfig, "routi
   };
 }
 
-/** Why a rep gets no new account now, or null. */
-function ineligible(rep: Rep, load: RepLoad, now: Date): string | null {
+/** "out of office until <last day>" when the rep is away on `now`'s (UTC) day, else null. */
+function outOfOffice(rep: Rep, now: Date): string | null {
   const today = now.toISOString().slice(0, 10);
   const away = rep.outOfOffice.find((a) => a.from <= today && today <= a.to);
-  if (away) return `out of office until ${away.to}`;
+  return away ? `out of office until ${away.to}` : null;
+}
+
+/** Why a rep gets no new account now, or null. */
+function ineligible(rep: Rep, load: RepLoad, now: Date): string | null {
+  const away = outOfOffice(rep, now);
+  if (away) return away;
   if (load.open >= rep.capacity) return `at capacity ${load.open}/${rep.capacity}`;
   if (rep.maxAlertsPerDay !== undefined && load.alertsToday >= rep.maxAlertsPerDay)
     return `${load.alertsToday}/${rep.maxAlertsPerDay} alerts today`;

@@ -157,6 +157,9 @@ describe("who may act", () => {
     const lee = memberBySlackId(config, "U01LEEPARK");
     expect(mayAct(ana, "enterprise")).toBe(true);
     expect(mayAct(ana, "smb")).toBe(false);
+    // ...unless the account is assigned to her (she owns the company in HubSpot).
+    expect(mayAct(ana, "smb", "ana")).toBe(true);
+    expect(mayAct(ana, "smb", "chloe")).toBe(false);
     expect(mayAct(chloe, "mid-market")).toBe(true);
     expect(mayAct(chloe, "smb")).toBe(true);
     expect(mayAct(chloe, "enterprise")).toBe(false);

@@ -61,7 +61,7 @@ async function act(rt: JobContext, decisionId: bigint, actor: Actor, change: Cha
   const [row] = await decisionsById(rt.db, [decisionId]);
   if (!row) return { kind: "not-found" };
   const member = memberBySlackId(config, actor.slackUserId);
-  if (!member || !mayAct(member, row.pool)) return { kind: "not-allowed", row };
+  if (!member || !mayAct(member, row.pool, row.repId)) return { kind: "not-allowed", row };
   const at = new Date(rt.clock.now());
   const { to, from } = TRANSITIONS[change.kind];
   const changed = await rt.db.transaction(async (tx) => {

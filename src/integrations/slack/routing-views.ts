@@ -43,9 +43,15 @@ export function memberBySlackId(config: Pick<PqlConfig, "routing">, slackUserId:
   return null;
 }
 
-/** Who may claim, snooze or dismiss an account of `pool`: its reps and every manager. */
-export function mayAct(member: Member | null, pool: string): boolean {
-  return member !== null && (member.role === "manager" || member.pools.includes(pool));
+/**
+ * Who may claim, snooze or dismiss an account of `pool`: its reps, every manager, and the rep it
+ * is assigned to (a CRM owner keeps their account even when it was routed to another pool).
+ */
+export function mayAct(member: Member | null, pool: string, assignedRepId: string | null = null): boolean {
+  return (
+    member !== null &&
+    (member.role === "manager" || member.pools.includes(pool) || member.id === assignedRepId)
+  );
 }
 
 export interface ChannelPlan {

@@ -111,21 +111,23 @@ describe("assignRep", () => {
     });
   });
 
-  it("keeps the account with its CRM owner even when that rep is out of office, at capacity or at the daily limit", () => {
-    // Existing ownership comes before every eligibility check: the CRM owner keeps their account.
+  it("keeps the account with its CRM owner even at capacity or at the daily limit; an owner out of office is covered by the round robin", () => {
+    // Existing ownership comes before load checks: the CRM owner keeps their account.
     const loads = new Map<string, RepLoad>([
       ["ana", { open: 99, alertsToday: 0 }],
       ["dev", { open: 0, alertsToday: 10 }],
     ]);
-    // ben is out of office 2026-11-30..2026-12-02 and NOW is 2026-12-01.
-    expect(
-      assignRep(input({ loads, owner: { hubspotOwnerId: null, email: "ben@example.com" } }), config),
-    ).toEqual({
+    // ben is out of office 2026-11-30..2026-12-02 and NOW is 2026-12-01: the pool's round robin
+    // covers, and the audit says why ben was passed over.
+    const covered = assignRep(
+      input({ loads, owner: { hubspotOwnerId: null, email: "ben@example.com" } }),
+      config,
+    );
+    expect(covered.rule).toBe("round-robin");
+    expect(covered.repId).not.toBe("ben");
+    expect(covered.skipped[0]).toEqual({
       repId: "ben",
-      rule: "existing-owner",
-      skipped: [],
-      reason: "ben: owns the company in HubSpot",
-      rotation: {},
+      reason: "owns the company but is out of office until 2026-12-02",
     });
     // ana holds 99 open accounts against a capacity of 10.
     expect(assignRep(input({ loads, owner: { hubspotOwnerId: "501", email: null } }), config)).toMatchObject({
