@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { previewHubSpot } from "../../app/jobs/hubspot-preview.ts";
+import { previewSlack } from "../../app/jobs/slack-preview.ts";
 import { generateWorld } from "../../sample/generate-world.ts";
 import { readOutcomesCsv } from "../../signals/outcomes-csv.ts";
 import { storeOutcomes } from "../../store/outcome-store.ts";
@@ -83,8 +84,25 @@ export const demoCommand: Command = {
         "`npx pql-router hubspot preview --json` prints every request.",
       ].join("\n"),
     );
+    // Slack: the demo never posts; it shows the alert the top routing would get, and writes its Block Kit.
+    const slack = await previewSlack(rt);
+    let slackPreviewFile: string | null = null;
+    if (slack) {
+      fs.mkdirSync(ctx.settings.dataDir, { recursive: true });
+      slackPreviewFile = path.join(ctx.settings.dataDir, "slack-preview.json");
+      fs.writeFileSync(slackPreviewFile, `${JSON.stringify(slack.builder, null, 2)}\n`);
+      sections.push(
+        [
+          `Slack (${ctx.settings.slackBotToken ? "token set: `npx pql-router slack post` posts what is due" : "no SLACK_BOT_TOKEN: nothing posted"}): ` +
+            "the newest routing's alert, as reps would see it:",
+          indent(slack.text),
+          `Block Kit JSON: ${slackPreviewFile} (paste it into https://app.slack.com/block-kit-builder)`,
+        ].join("\n"),
+      );
+    } else sections.push("Slack: nothing routed, so nothing to post.");
     sections.push(
-      "Next: `npx pql-router explain <domain>` breaks one account down; `npx pql-router score` ranks them all.",
+      "Next: `npx pql-router explain <domain>` breaks one account down; `npx pql-router score` ranks them all; " +
+        "`npx pql-router routing explain <domain>` shows who got a routed account and why.",
     );
     return {
       json: {
@@ -94,6 +112,9 @@ export const demoCommand: Command = {
         score: pass,
         hot,
         hubspotRequests: requests.length,
+        slackPreview: slack
+          ? { decisionId: slack.decisionId, accountId: slack.accountId, file: slackPreviewFile }
+          : null,
       },
       text: sections.join("\n\n"),
     };
@@ -104,4 +125,11 @@ function firstInput(request: { path: string; body: unknown } | undefined): unkno
   if (!request) return "(nothing to send)";
   const inputs = (request.body as { inputs?: unknown[] }).inputs;
   return { request: `POST ${request.path}`, input: inputs?.[0] };
+}
+
+function indent(text: string): string {
+  return text
+    .split("\n")
+    .map((line) => `  | ${line}`)
+    .join("\n");
 }

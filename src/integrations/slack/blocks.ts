@@ -340,11 +340,22 @@ export function parseOptionValue(value: string): { decisionId: string; option: s
 // ---------------------------------------------------------------------------------------------
 // Plain-text preview (CLI, logs)
 
-/** The message as a person would read it in a terminal. */
-export function textPreview(message: SlackMessage): string {
-  if (message.blocks.length === 0) return mrkdwnToPlain(message.text);
-  return message.blocks.map(previewBlock).join("\n\n");
+/**
+ * The message as a person would read it in a terminal. `names` maps Slack user ids to the names
+ * Slack would display for their mentions (otherwise the id is shown).
+ */
+export function textPreview(message: SlackMessage, names: ReadonlyMap<string, string> = new Map()): string {
+  previewNames = names;
+  try {
+    if (message.blocks.length === 0) return mrkdwnToPlain(message.text);
+    return message.blocks.map(previewBlock).join("\n\n");
+  } finally {
+    previewNames = new Map();
+  }
 }
+
+/** The names of the preview being rendered (textPreview is synchronous, so one at a time). */
+let previewNames: ReadonlyMap<string, string> = new Map();
 
 function previewBlock(block: Block): string {
   switch (block.type) {
@@ -385,7 +396,8 @@ function controlToPlain(inner: string): string {
   const bar = inner.indexOf("|");
   const target = unescapeMrkdwn(bar < 0 ? inner : inner.slice(0, bar));
   const label = bar < 0 ? null : unescapeMrkdwn(inner.slice(bar + 1));
-  if (target.startsWith("@")) return label ? `@${label}` : target;
+  if (target.startsWith("@"))
+    return label ? `@${label}` : `@${previewNames.get(target.slice(1)) ?? target.slice(1)}`;
   if (target.startsWith("#")) return label ? `#${label}` : target;
   if (target.startsWith("!")) {
     if (label !== null) return label; // dates, user groups: their fallback
