@@ -351,6 +351,14 @@ export async function recordPosted(
       "UPDATE slack_posts SET ts = $2, channel_id = $3, posted_at = $4, error = NULL WHERE id = $1",
       [String(post.id), message.ts, message.channelId, at.toISOString()],
     );
+    if (post.channel.startsWith("#")) {
+      // The id behind a configured name: pacing and history reads go by id.
+      await tx.query(
+        `INSERT INTO slack_channels (name, id, fetched_at) VALUES ($1, $2, $3)
+        ON CONFLICT (name) DO UPDATE SET id = excluded.id, fetched_at = excluded.fetched_at`,
+        [post.channel, message.channelId, at.toISOString()],
+      );
+    }
     if (post.kind === "alert" && post.decisionId !== null) {
       await tx.query(
         "UPDATE routing_decisions SET slack_channel = $2, slack_ts = $3, slack_update_due = status <> 'open' WHERE id = $1",
@@ -403,4 +411,10 @@ export async function cacheChannelId(db: Database, name: string, id: string, at:
     ON CONFLICT (name) DO UPDATE SET id = excluded.id, fetched_at = excluded.fetched_at`,
     [name, id, at.toISOString()],
   );
+}
+
+/** Every channel id known by name. */
+export async function channelIds(db: Database): Promise<Map<string, string>> {
+  const { rows } = await db.sql.query<{ name: string; id: string }>("SELECT name, id FROM slack_channels");
+  return new Map(rows.map((r) => [r.name, r.id]));
 }

@@ -19,6 +19,7 @@ import {
   alertCount,
   cacheChannelId,
   cachedChannelId,
+  channelIds,
   type DecisionRow,
   decisionsById,
   decisionsToEscalate,
@@ -354,8 +355,13 @@ async function postIntents(
   result: SlackPostResult,
 ) {
   const intents = await unpostedIntents(rt.db);
+  // One queue per Slack channel, whether an intent names it (#pql-hot) or gives its id.
+  const ids = await channelIds(rt.db);
   const byChannel = new Map<string, SlackPostRow[]>();
-  for (const post of intents) byChannel.set(post.channel, [...(byChannel.get(post.channel) ?? []), post]);
+  for (const post of intents) {
+    const channel = post.channelId ?? ids.get(post.channel) ?? post.channel;
+    byChannel.set(channel, [...(byChannel.get(channel) ?? []), post]);
+  }
   const interval = options.postIntervalMs ?? 1000;
   const maxWait = options.maxRetryAfterSeconds ?? 60;
   let done = 0;
