@@ -48,19 +48,22 @@ import {
   until,
   writeConfig,
 } from "../test/helpers/slack-world.ts";
-import { fresh, median, OUT, round, WORLD_END, world } from "./common.ts";
+import { type Engine, fresh, median, OUT, round, WORLD_END, world } from "./common.ts";
 
-const ACCOUNTS = Number(process.env.BENCH_SLACK_ACCOUNTS ?? 400);
+const ACCOUNTS = Number(process.env.BENCH_SLACK_ACCOUNTS ?? 600);
 const RUNS = Number(process.env.BENCH_SLACK_RUNS ?? 3);
 const ROUTINGS = Number(process.env.BENCH_SLACK_ROUTINGS ?? 500);
+const PACE_ENGINE: Engine = process.env.BENCH_SLACK_PACE_ENGINE === "postgres" ? "postgres" : "embedded";
 const BURST_ACCOUNTS = 10;
 const REPS_PER_ACCOUNT = 5;
+const SEQUENTIAL = 20;
 const GOAL_P99_MS = 100;
 const PACE_CHANNELS = 5;
 const silent = pino({ level: "silent" });
 
 /** Linear interpolation between closest ranks (numpy's default): p99 of 50 lies between the two slowest. */
 function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return Number.NaN;
   const s = [...xs].sort((a, b) => a - b);
   const at = (s.length - 1) * q;
   const lo = Math.floor(at);
@@ -157,6 +160,55 @@ async function claims() {
     const warm = await claim(url, (SMB_REPS[0] as (typeof SMB_REPS)[number]).slackUserId, warmup);
     await until(() => fake.callsTo("chat.update").length >= 1, "the warm-up's message update");
 
+    // Baselines, to read the bursts by: 50 concurrent requests Bolt rejects (bad signature: 401,
+    // no handler runs), then 20 clicks one at a time (a rep who lost the warm-up account: each
+    // gets an ephemeral).
+    const rejected = await Promise.all(
+      Array.from({ length: BURST_ACCOUNTS * REPS_PER_ACCOUNT }, () =>
+        postSigned(
+          url,
+          blockActionBody({
+            userId: (SMB_REPS[1] as (typeof SMB_REPS)[number]).slackUserId,
+            channelId: warmup.message.channel,
+            messageTs: warmup.message.ts,
+            actionId: "pql_claim",
+            value: warmup.decisionId,
+          }),
+          { signingSecret: SIGNING_SECRET, badSignature: true },
+        ),
+      ),
+    );
+    const sequential: number[] = [];
+    const seqBefore = fake.ephemerals.length;
+    for (let i = 0; i < SEQUENTIAL; i++)
+      sequential.push((await claim(url, (SMB_REPS[1] as (typeof SMB_REPS)[number]).slackUserId, warmup)).ms);
+    await until(() => fake.ephemerals.length - seqBefore >= SEQUENTIAL, "the sequential clicks' ephemerals");
+    const baselines = {
+      rejectedBurst: {
+        requests: rejected.length,
+        statuses: [...new Set(rejected.map((a) => a.status))],
+        p50Ms: round(
+          quantile(
+            rejected.map((a) => a.ms),
+            0.5,
+          ),
+          1,
+        ),
+        p99Ms: round(
+          quantile(
+            rejected.map((a) => a.ms),
+            0.99,
+          ),
+          1,
+        ),
+      },
+      oneAtATime: {
+        requests: SEQUENTIAL,
+        p50Ms: round(quantile(sequential, 0.5), 1),
+        p99Ms: round(quantile(sequential, 0.99), 1),
+      },
+    };
+
     const runs: BurstRun[] = [];
     for (let r = 0; r < RUNS; r++) {
       if (!freshAccounts && r > 0) {
@@ -194,10 +246,11 @@ async function claims() {
         "SELECT decision_id::text, slack_user_id FROM claims WHERE decision_id = ANY($1::bigint[])",
         [ids],
       );
-      const oneWinnerPerAccount = targets.every((t, i) => {
+      // One claim per account, by one of the reps who clicked it.
+      const oneWinnerPerAccount = targets.every((t) => {
         const won = rows.filter((row) => row.decision_id === t.decisionId);
         const clickers = clicks.filter((c) => c.alert === t).map((c) => c.userId);
-        return won.length === 1 && clickers.includes((won[0] as (typeof rows)[number]).slack_user_id) && i >= 0;
+        return won.length === 1 && clickers.includes(won[0]?.slack_user_id ?? "");
       });
       const ms = answers.map((a) => a.ms);
       const statuses: Record<string, number> = {};
@@ -225,6 +278,7 @@ async function claims() {
       posted: posting.posted,
       accountsPerBurst: freshAccounts ? "fresh per run" : "the same 10, reset with SQL between runs",
       warmupMs: round(warm.ms, 1),
+      baselines,
       goalP99Ms: GOAL_P99_MS,
       medianP50Ms: median(runs.map((r) => r.p50Ms)),
       medianP99Ms: median(runs.map((r) => r.p99Ms)),
@@ -242,7 +296,7 @@ async function claims() {
 async function pacing() {
   const pools = Array.from({ length: PACE_CHANNELS }, (_, i) => `p${i + 1}`);
   const channels = pools.map((p, i) => ({ id: `C0PACE00${i + 1}`, name: `pql-${p}` }));
-  const store = await fresh("embedded");
+  const store = await fresh(PACE_ENGINE);
   const db = await openDatabase(store.settings);
   const dir = fs.mkdtempSync(path.join(OUT, "slack-"));
   const fake = await startFakeSlack({ channels: [...CHANNELS, ...channels], postsPerSecondPerChannel: 1 });
@@ -310,13 +364,12 @@ async function pacing() {
     };
     const perChannel = channels.map((ch) => {
       const mine = calls.filter((c) => idOf(c.body.channel) === ch.id);
-      const ok = mine.filter((c) => c.status === 200).map((c) => c.at);
-      const spanMs = ok.length > 1 ? Math.max(...ok) - Math.min(...ok) : 0;
-      const gaps = ok
-        .slice()
-        .sort((a, b) => a - b)
-        .slice(1)
-        .map((t, i) => t - (ok.slice().sort((a, b) => a - b)[i] as number));
+      const ok = mine
+        .filter((c) => c.status === 200)
+        .map((c) => c.at)
+        .sort((a, b) => a - b);
+      const spanMs = ok.length > 1 ? (ok.at(-1) as number) - (ok[0] as number) : 0;
+      const gaps = ok.slice(1).map((t, i) => t - (ok[i] as number));
       return {
         channel: `#${ch.name}`,
         posts: ok.length,
@@ -324,10 +377,16 @@ async function pacing() {
         postsPerSecond: spanMs > 0 ? round(((ok.length - 1) * 1000) / spanMs, 3) : null,
         minGapMs: gaps.length ? Math.min(...gaps) : null,
         rateLimited: mine.filter((c) => c.status === 429).length,
+        // How long after the channel's previous accepted post each 429'd attempt arrived.
+        gapsBefore429: mine
+          .filter((c) => c.status === 429)
+          .map((c) => c.at - Math.max(...ok.filter((t) => t <= c.at)))
+          .filter((g) => Number.isFinite(g)),
       };
     });
+    const gaps429 = perChannel.flatMap((p) => p.gapsBefore429);
     return {
-      engine: "embedded",
+      engine: PACE_ENGINE,
       routings: ROUTINGS,
       channels: PACE_CHANNELS,
       limitPerSecondPerChannel: 1,
@@ -339,7 +398,15 @@ async function pacing() {
       rateLimited: calls.filter((c) => c.status === 429).length,
       rateLimitedSeenByJob: result.rateLimited,
       otherCalls: fake.calls.length - calls.length,
-      perChannel,
+      gapBefore429Ms: gaps429.length
+        ? { min: Math.min(...gaps429), median: median(gaps429), max: Math.max(...gaps429) }
+        : null,
+      perChannel: perChannel.map(({ gapsBefore429, ...p }) => ({
+        ...p,
+        gapBefore429Ms: gapsBefore429.length
+          ? `${Math.min(...gapsBefore429)}-${Math.max(...gapsBefore429)}`
+          : null,
+      })),
     };
   } finally {
     await fake.close();
@@ -393,6 +460,12 @@ if ("runs" in claimResult && claimResult.runs) {
       ],
     ),
   );
+  const b = c.baselines;
+  console.log(
+    `Baselines: ${b.rejectedBurst.requests} concurrent requests rejected by Bolt (bad signature, HTTP ` +
+      `${b.rejectedBurst.statuses.join("/")}, no handler) p50 ${b.rejectedBurst.p50Ms} ms, p99 ${b.rejectedBurst.p99Ms} ms; ` +
+      `${b.oneAtATime.requests} clicks one at a time p50 ${b.oneAtATime.p50Ms} ms, p99 ${b.oneAtATime.p99Ms} ms`,
+  );
 } else {
   console.log(`Claims: skipped (${claimResult.skipped})`);
 }
@@ -403,7 +476,7 @@ console.log(
 );
 console.log(
   table(
-    ["channel", "posts", "span s", "posts/s (limit 1)", "min gap ms", "429s"],
+    ["channel", "posts", "span s", "posts/s (limit 1)", "min gap ms", "429s", "429 came ms after last post"],
     pace.perChannel.map((p) => [
       p.channel,
       p.posts,
@@ -411,6 +484,7 @@ console.log(
       p.postsPerSecond ?? "-",
       p.minGapMs ?? "-",
       p.rateLimited,
+      p.gapBefore429Ms ?? "-",
     ]),
   ),
 );
