@@ -329,6 +329,7 @@ async function pacing() {
             hot: "#pql-hot",
             pools: Object.fromEntries(pools.map((p, i) => [p, `#${channels[i]?.name}`])),
           },
+          maxAgeHours: 72,
         };
       }),
     );

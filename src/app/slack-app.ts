@@ -103,9 +103,9 @@ export async function mountSlackApp(
     verb: string,
   ) => {
     if (outcome.kind === "done") {
-      await replaceMessage(rt, slack, outcome.row).catch((error: Error) => {
+      await replaceMessage(rt, slack, outcome.decisionId).catch((error: Error) => {
         log.warn(
-          { err: error.message, decision: String(outcome.row.id) },
+          { err: error.message, decision: String(outcome.decisionId) },
           "message not replaced yet; the next Slack job retries",
         );
       });
@@ -113,8 +113,8 @@ export async function mountSlackApp(
     }
     if (outcome.kind === "not-found") return ephemeral(channelId, user, "This routing no longer exists.");
     if (outcome.kind === "not-allowed") {
-      const pool = config.routing.pools.find((p) => p.key === outcome.row.pool);
-      return ephemeral(channelId, user, notAllowedText(pool?.label ?? outcome.row.pool));
+      const pool = config.routing.pools.find((p) => p.key === outcome.pool);
+      return ephemeral(channelId, user, notAllowedText(pool?.label ?? outcome.pool));
     }
     const row = outcome.row;
     const state = alertState(row, members(config));
@@ -177,17 +177,19 @@ export async function mountSlackApp(
     await answer(outcome, channelId, body.user.id, "dismiss");
   });
 
-  app.command("/pql", async ({ ack, command }) => {
+  // Acked at once (empty: Slack shows nothing), then answered privately through the response URL.
+  app.command("/pql", async ({ ack, command, respond }) => {
+    await ack();
     const key = command.text.trim();
     if (!key) {
-      await ack({ response_type: "ephemeral", text: "Usage: /pql <domain | name | account id>" });
+      await respond({ response_type: "ephemeral", text: "Usage: /pql <domain | name | account id>" });
       return;
     }
     const accountId = await findAccountId(rt.db, key);
     const [latest] = accountId ? await decisionsOfAccount(rt.db, accountId) : [];
     if (!accountId || !latest) {
       const summary = accountId ? await unroutedSummary(rt, accountId) : null;
-      await ack(
+      await respond(
         summary ?? {
           response_type: "ephemeral",
           text: `No account matches "${key.replace(/[&<>]/g, "")}" (try its domain or id).`,
@@ -198,7 +200,7 @@ export async function mountSlackApp(
     const view = alertView(latest, config);
     const owner = latest.repId ? (members(config).get(latest.repId)?.name ?? latest.repId) : null;
     const message = accountSummary({ ...view, decisionId: view.decisionId, owner });
-    await ack({ response_type: "ephemeral", ...message } as never);
+    await respond({ response_type: "ephemeral", ...message } as never);
   });
 
   if (mode === "socket") await app.start();

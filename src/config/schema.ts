@@ -334,6 +334,11 @@ const slack = z.strictObject({
       .default({})
       .describe("a channel per pool key; pools not listed post to `hot`"),
   }),
+  maxAgeHours: positiveInt
+    .default(72)
+    .describe(
+      "a routing not assigned within this long (Slack and HubSpot not run, e.g. before they were connected) expires: no stale account is handed to a rep",
+    ),
   shadow: z
     .strictObject({ channel: slackChannel })
     .optional()

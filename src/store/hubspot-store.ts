@@ -142,6 +142,8 @@ export interface CompanyState {
   claimedAt: Date | null;
   /** The claimer's HubSpot owner id, when known: the company's owner follows the claim. */
   claimerOwnerId: string | null;
+  /** An owner HubSpot refused for this company (not sent again). */
+  ownerRejected: string | null;
   written: Record<string, string>;
   rejected: Record<string, string> | null;
 }
@@ -163,18 +165,20 @@ export async function matchedCompanies(db: Database): Promise<CompanyState[]> {
     claimer: string | null;
     claimed_at: Date | null;
     claimer_owner: string | null;
+    owner_rejected: string | null;
     written: Record<string, string>;
     rejected: Record<string, string> | null;
   }>(
     `SELECT h.account_id, h.company_id, l.score, l.tier, l.pqr, l.icp, l.reasons, l.as_of, l.config_version,
-      d.decided_at, d.pool, r.name AS rep_name, cr.name AS claimer, c.claimed_at, h.written, h.rejected,
+      d.decided_at, d.pool, r.name AS rep_name, cr.name AS claimer, c.claimed_at, h.written, h.rejected, h.owner_rejected,
       COALESCE(cr.hubspot_owner_id, (SELECT o.owner_id FROM hubspot_owners o WHERE o.email = lower(cr.email))) AS claimer_owner
     FROM hubspot_companies h
     JOIN accounts a ON a.id = h.account_id
     ${LATEST_SNAPSHOT}
     LEFT JOIN LATERAL (
       SELECT rd.id, rd.decided_at, rd.pool, rd.rep_id FROM routing_decisions rd
-      WHERE rd.account_id = h.account_id ORDER BY rd.decided_at DESC, rd.id DESC LIMIT 1) d ON true
+      WHERE rd.account_id = h.account_id AND NOT rd.shadow AND rd.status <> 'expired'
+      ORDER BY rd.decided_at DESC, rd.id DESC LIMIT 1) d ON true
     LEFT JOIN sales_reps r ON r.id = d.rep_id
     LEFT JOIN claims c ON c.decision_id = d.id
     LEFT JOIN sales_reps cr ON cr.id = c.rep_id
@@ -197,6 +201,7 @@ export async function matchedCompanies(db: Database): Promise<CompanyState[]> {
     claimedBy: r.claimer,
     claimedAt: r.claimed_at ? new Date(r.claimed_at) : null,
     claimerOwnerId: r.claimer_owner,
+    ownerRejected: r.owner_rejected,
     written: r.written ?? {},
     rejected: r.rejected,
   }));
@@ -416,6 +421,9 @@ export async function clearRejections(db: Database): Promise<void> {
 /** A claimed routing whose HubSpot task's owner is not the claimer yet. */
 export interface TaskOwnerChange {
   decisionId: bigint;
+  accountId: string;
+  /** An owner HubSpot refused for this task (not sent again). */
+  rejectedOwnerId: string | null;
   taskId: string;
   claimerId: string;
   claimerEmail: string;
@@ -427,14 +435,16 @@ export interface TaskOwnerChange {
 export async function claimedTasks(db: Database): Promise<TaskOwnerChange[]> {
   const { rows } = await db.sql.query<{
     id: string;
+    account_id: string;
     task_id: string;
     claimer: string;
     email: string;
     owner_id: string | null;
     written: string | null;
+    rejected: string | null;
   }>(
-    `SELECT d.id::text, d.hubspot_task_id AS task_id, c.rep_id AS claimer, p.email, p.hubspot_owner_id AS owner_id,
-      d.hubspot_task_owner_id AS written
+    `SELECT d.id::text, d.account_id, d.hubspot_task_id AS task_id, c.rep_id AS claimer, p.email,
+      p.hubspot_owner_id AS owner_id, d.hubspot_task_owner_id AS written, d.hubspot_task_owner_rejected AS rejected
     FROM routing_decisions d
     JOIN claims c ON c.decision_id = d.id
     JOIN sales_reps p ON p.id = c.rep_id
@@ -443,6 +453,8 @@ export async function claimedTasks(db: Database): Promise<TaskOwnerChange[]> {
   );
   return rows.map((r) => ({
     decisionId: BigInt(r.id),
+    accountId: r.account_id,
+    rejectedOwnerId: r.rejected,
     taskId: r.task_id,
     claimerId: r.claimer,
     claimerEmail: r.email,
@@ -459,4 +471,61 @@ export async function claimerEmails(db: Database): Promise<string[]> {
     WHERE p.hubspot_owner_id IS NULL AND NOT d.shadow`,
   );
   return rows.map((r) => r.email);
+}
+
+/** Records task owners HubSpot refused: not sent again until the claimer's owner changes. */
+export async function recordTaskOwnerRejected(
+  db: Database,
+  rejected: readonly { decisionId: bigint; ownerId: string }[],
+): Promise<void> {
+  if (rejected.length === 0) return;
+  await db.sql.query(
+    `UPDATE routing_decisions d SET hubspot_task_owner_rejected = r.owner_id
+    FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, owner_id text) WHERE d.id = r.id`,
+    [JSON.stringify(rejected.map((r) => ({ id: String(r.decisionId), owner_id: r.ownerId })))],
+  );
+}
+
+/** Records company owners HubSpot refused, and why. */
+export async function recordOwnerRejected(
+  db: Database,
+  rejected: readonly { accountId: string; ownerId: string; reason: string }[],
+  at: Date,
+): Promise<void> {
+  if (rejected.length === 0) return;
+  await db.sql.query(
+    `UPDATE hubspot_companies h SET owner_rejected = r.owner_id, error = r.reason, error_at = $2
+    FROM jsonb_to_recordset($1::jsonb) AS r(account_id text, owner_id text, reason text)
+    WHERE h.account_id = r.account_id`,
+    [
+      JSON.stringify(
+        rejected.map((r) => ({ account_id: r.accountId, owner_id: r.ownerId, reason: r.reason })),
+      ),
+      at.toISOString(),
+    ],
+  );
+}
+
+/** Matched companies of accounts with a routing waiting for its rep: their owner is read again first. */
+export async function companiesToReadOwners(
+  db: Database,
+): Promise<{ accountId: string; companyId: string }[]> {
+  const { rows } = await db.sql.query<{ account_id: string; company_id: string }>(
+    `SELECT DISTINCT h.account_id, h.company_id FROM hubspot_companies h
+    JOIN routing_decisions d ON d.account_id = h.account_id AND d.rule IS NULL AND d.status = 'open'
+    WHERE h.company_id IS NOT NULL ORDER BY h.account_id`,
+  );
+  return rows.map((r) => ({ accountId: r.account_id, companyId: r.company_id }));
+}
+
+export async function recordCompanyOwners(
+  db: Database,
+  owners: readonly { accountId: string; ownerId: string | null }[],
+): Promise<void> {
+  if (owners.length === 0) return;
+  await db.sql.query(
+    `UPDATE hubspot_companies h SET owner_id = o.owner_id
+    FROM jsonb_to_recordset($1::jsonb) AS o(account_id text, owner_id text) WHERE h.account_id = o.account_id`,
+    [JSON.stringify(owners.map((o) => ({ account_id: o.accountId, owner_id: o.ownerId })))],
+  );
 }

@@ -17,7 +17,8 @@ export async function recordRoutingDecisions(
   if (decisions.length === 0) return;
   const accountIds = decisions.map((d) => d.accountId);
   await tx.query(
-    `UPDATE routing_decisions SET status = 'superseded', slack_update_due = slack_ts IS NOT NULL
+    `UPDATE routing_decisions SET status = 'superseded', slack_update_due = slack_ts IS NOT NULL,
+      state_version = state_version + 1
     WHERE account_id = ANY($1::text[]) AND status IN ('open', 'snoozed')`,
     [accountIds],
   );
@@ -115,7 +116,22 @@ export interface UnassignedDecision {
   owner: { hubspotOwnerId: string | null; email: string | null } | null;
 }
 
-/** Decisions not assigned yet, oldest first (routings older than `since` are left out). */
+/**
+ * Routings never assigned and older than `before` (e.g. made before Slack and HubSpot were
+ * connected, or while they were down for days) expire: nobody is handed a stale account, and
+ * they hold no rep's capacity. Returns how many expired.
+ */
+export async function expireUnassigned(tx: SqlClient, before: Date): Promise<number> {
+  const { rows } = await tx.query<{ n: number }>(
+    `WITH e AS (UPDATE routing_decisions SET status = 'expired'
+      WHERE rule IS NULL AND status = 'open' AND decided_at < $1 RETURNING 1)
+    SELECT count(*)::int AS n FROM e`,
+    [before.toISOString()],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/** Decisions not assigned yet, oldest first. */
 export async function unassignedDecisions(tx: SqlClient): Promise<UnassignedDecision[]> {
   const { rows } = await tx.query<{
     id: string;

@@ -24,6 +24,10 @@ export interface DecisionRow {
   snoozedUntil: Date | null;
   slackChannel: string | null;
   slackTs: string | null;
+  /** Bumped by every change its message must show (see `markUpdated`). */
+  stateVersion: number;
+  /** When its SLA clock started (first shown, or last escalated); null until shown. */
+  slaFrom: Date | null;
   score: number;
   tier: string;
   pqr: number;
@@ -44,7 +48,7 @@ export interface DecisionRow {
 
 const DECISION_SELECT = `SELECT d.id::text, d.account_id, a.name, a.domain, d.pool, d.reason, d.status, d.rule, d.rep_id,
     d.assignment_reason, d.skipped, d.decided_at, d.assigned_at, d.escalations, d.shadow, d.snoozed_until,
-    d.slack_channel, d.slack_ts, s.score, s.tier, s.pqr::float8 AS pqr, s.icp, s.reasons,
+    d.slack_channel, d.slack_ts, d.state_version, d.sla_from, s.score, s.tier, s.pqr::float8 AS pqr, s.icp, s.reasons,
     COALESCE(s.features->'personas', '[]') AS personas, h.company_id,
     f.kind AS f_kind, f.person_id AS f_person, f.slack_user_id AS f_slack, f.reason AS f_reason,
     f.until AS f_until, f.at AS f_at
@@ -75,6 +79,8 @@ interface RawDecision {
   snoozed_until: Date | null;
   slack_channel: string | null;
   slack_ts: string | null;
+  state_version: number;
+  sla_from: Date | null;
   score: number;
   tier: string;
   pqr: number;
@@ -112,6 +118,8 @@ function toRow(r: RawDecision): DecisionRow {
     snoozedUntil: date(r.snoozed_until),
     slackChannel: r.slack_channel,
     slackTs: r.slack_ts,
+    stateVersion: r.state_version,
+    slaFrom: date(r.sla_from),
     score: Number(r.score),
     tier: r.tier,
     pqr: Number(r.pqr),
@@ -155,7 +163,10 @@ export async function decisionsOfAccount(db: Database, accountId: string): Promi
   return rows.map(toRow);
 }
 
-/** Assigned, open decisions of these pools with no current message, oldest first (decided since `since`). */
+/**
+ * Assigned, open decisions of these pools with no current message, oldest first: assigned (or
+ * back from a snooze) since `since`.
+ */
 export async function decisionsToPost(
   db: Database,
   pools: readonly string[],
@@ -164,7 +175,7 @@ export async function decisionsToPost(
   if (pools.length === 0) return [];
   const { rows } = await db.sql.query<RawDecision>(
     `${DECISION_SELECT} WHERE d.status = 'open' AND d.rule IS NOT NULL AND d.slack_ts IS NULL
-      AND d.pool = ANY($1::text[]) AND d.decided_at >= $2 ORDER BY d.id`,
+      AND d.pool = ANY($1::text[]) AND d.assigned_at >= $2 ORDER BY d.id`,
     [pools, since.toISOString()],
   );
   return rows.map(toRow);
@@ -179,20 +190,20 @@ export async function openDecisions(
   if (pools.length === 0) return [];
   const { rows } = await db.sql.query<RawDecision>(
     `${DECISION_SELECT} WHERE d.status = 'open' AND d.rule IS NOT NULL AND d.pool = ANY($1::text[])
-      AND d.decided_at >= $2 ORDER BY d.decided_at, d.id`,
+      AND (d.slack_ts IS NOT NULL OR d.assigned_at >= $2) ORDER BY d.decided_at, d.id`,
     [pools, since.toISOString()],
   );
   return rows.map(toRow);
 }
 
-/** Posted, open decisions whose SLA clock (assigned_at) started before `before`, with escalations left. */
+/** Shown, open decisions whose SLA clock started before `before`, with escalations left. */
 export async function decisionsToEscalate(
   db: Database,
   before: Date,
   maxEscalations: number,
 ): Promise<DecisionRow[]> {
   const { rows } = await db.sql.query<RawDecision>(
-    `${DECISION_SELECT} WHERE d.status = 'open' AND d.slack_ts IS NOT NULL AND d.assigned_at < $1
+    `${DECISION_SELECT} WHERE d.status = 'open' AND d.slack_ts IS NOT NULL AND d.sla_from < $1
       AND d.escalations < $2 ORDER BY d.id`,
     [before.toISOString(), maxEscalations],
   );
@@ -207,19 +218,38 @@ export async function decisionsToUpdate(db: Database): Promise<DecisionRow[]> {
   return rows.map(toRow);
 }
 
-export async function markUpdated(db: Database, ids: readonly bigint[]): Promise<void> {
-  if (ids.length === 0) return;
-  await db.sql.query("UPDATE routing_decisions SET slack_update_due = false WHERE id = ANY($1::bigint[])", [
-    ids.map(String),
-  ]);
+/**
+ * Marks messages as showing their decision's state, unless the decision changed again since the
+ * version that was rendered (then the next Slack job replaces the message again).
+ */
+export async function markUpdated(
+  db: Database,
+  rendered: readonly { id: bigint; version: number }[],
+): Promise<void> {
+  if (rendered.length === 0) return;
+  await db.sql.query(
+    `UPDATE routing_decisions d SET slack_update_due = false
+    FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, version int)
+    WHERE d.id = r.id AND d.state_version = r.version`,
+    [JSON.stringify(rendered.map((r) => ({ id: String(r.id), version: r.version })))],
+  );
 }
 
-export async function markUpdateDue(db: Database | SqlClient, ids: readonly bigint[]): Promise<void> {
-  if (ids.length === 0) return;
-  const sql = "sql" in db ? db.sql : db;
-  await sql.query("UPDATE routing_decisions SET slack_update_due = true WHERE id = ANY($1::bigint[])", [
-    ids.map(String),
-  ]);
+/**
+ * Messages still to post: intents not posted, and open routings with no message and no intent
+ * yet (assigned or back from a snooze since `since`, or not assigned yet but routed since then).
+ * One count for `slack post` and `status`.
+ */
+export async function pendingSlackCount(db: Database, since: Date): Promise<number> {
+  const { rows } = await db.sql.query<{ n: number }>(
+    `SELECT (SELECT count(*)::int FROM slack_posts WHERE ts IS NULL AND posted_at IS NULL)
+      + (SELECT count(*)::int FROM routing_decisions d WHERE d.status = 'open' AND d.slack_ts IS NULL
+        AND COALESCE(d.assigned_at, d.decided_at) >= $1
+        AND NOT EXISTS (SELECT 1 FROM slack_posts p WHERE p.decision_id = d.id AND p.kind = 'alert'
+          AND p.ts IS NULL AND p.posted_at IS NULL)) AS n`,
+    [since.toISOString()],
+  );
+  return rows[0]?.n ?? 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -233,10 +263,13 @@ export interface SlackPostRow {
   channel: string;
   channelId: string | null;
   threadTs: string | null;
-  payload: { decisionIds?: string[]; mention?: string[] };
+  /** digest: the routings listed; escalation: its text and number. */
+  payload: { decisionIds?: string[]; mention?: string[]; escalation?: number };
   intentAt: Date;
   ts: string | null;
   attempts: number;
+  /** Why Slack refused its last attempt (null: never refused, or not tried yet). */
+  error: string | null;
 }
 
 interface RawPost {
@@ -251,6 +284,7 @@ interface RawPost {
   intent_at: Date;
   ts: string | null;
   attempts: number;
+  error: string | null;
 }
 
 const toPost = (r: RawPost): SlackPostRow => ({
@@ -265,6 +299,7 @@ const toPost = (r: RawPost): SlackPostRow => ({
   intentAt: new Date(r.intent_at),
   ts: r.ts,
   attempts: r.attempts,
+  error: r.error,
 });
 
 /**
@@ -302,7 +337,7 @@ export async function recordIntent(
 /** Intents not posted yet (no ts, not abandoned), oldest first. */
 export async function unpostedIntents(db: Database): Promise<SlackPostRow[]> {
   const { rows } = await db.sql.query<RawPost>(
-    "SELECT id::text, key, kind, decision_id::text, channel, channel_id, thread_ts, payload, intent_at, ts, attempts FROM slack_posts WHERE ts IS NULL AND posted_at IS NULL ORDER BY id",
+    "SELECT id::text, key, kind, decision_id::text, channel, channel_id, thread_ts, payload, intent_at, ts, attempts, error FROM slack_posts WHERE ts IS NULL AND posted_at IS NULL ORDER BY id",
   );
   return rows.map(toPost);
 }
@@ -313,7 +348,7 @@ export async function postByMessage(
   ts: string,
 ): Promise<SlackPostRow | null> {
   const { rows } = await db.sql.query<RawPost>(
-    "SELECT id::text, key, kind, decision_id::text, channel, channel_id, thread_ts, payload, intent_at, ts, attempts FROM slack_posts WHERE channel_id = $1 AND ts = $2 LIMIT 1",
+    "SELECT id::text, key, kind, decision_id::text, channel, channel_id, thread_ts, payload, intent_at, ts, attempts, error FROM slack_posts WHERE channel_id = $1 AND ts = $2 LIMIT 1",
     [channelId, ts],
   );
   return rows[0] ? toPost(rows[0]) : null;
@@ -331,10 +366,14 @@ export async function alertCount(db: Database, decisionId: bigint): Promise<numb
   return rows[0]?.n ?? 0;
 }
 
-/** Counts an attempt, committed before the request goes out (an attempted intent is looked up before a retry). */
+/**
+ * Counts an attempt, committed before the request goes out (an attempted intent is looked up
+ * before a retry). It clears the last error: an intent with an error was refused on its last try,
+ * so it is certainly not in Slack.
+ */
 export async function markAttempt(db: Database, id: bigint, channelId: string | null): Promise<void> {
   await db.sql.query(
-    "UPDATE slack_posts SET attempts = attempts + 1, channel_id = COALESCE($2, channel_id) WHERE id = $1",
+    "UPDATE slack_posts SET attempts = attempts + 1, error = NULL, channel_id = COALESCE($2, channel_id) WHERE id = $1",
     [String(id), channelId],
   );
 }
@@ -360,17 +399,20 @@ export async function recordPosted(
       );
     }
     if (post.kind === "alert" && post.decisionId !== null) {
+      // Shown now: the SLA clock starts. A click that came in while the post was in flight
+      // (e.g. via /pql) leaves the message to be replaced at once.
       await tx.query(
-        "UPDATE routing_decisions SET slack_channel = $2, slack_ts = $3, slack_update_due = status <> 'open' WHERE id = $1",
-        [String(post.decisionId), message.channelId, message.ts],
+        `UPDATE routing_decisions SET slack_channel = $2, slack_ts = $3, slack_update_due = status <> 'open',
+          sla_from = $4 WHERE id = $1`,
+        [String(post.decisionId), message.channelId, message.ts, at.toISOString()],
       );
     }
     if (post.kind === "digest") {
       // Each listed decision's message is now this digest (a claim there updates it).
       await tx.query(
-        `UPDATE routing_decisions SET slack_channel = $2, slack_ts = $3
+        `UPDATE routing_decisions SET slack_channel = $2, slack_ts = $3, sla_from = COALESCE(sla_from, $4)
         WHERE id = ANY($1::bigint[]) AND status = 'open'`,
-        [post.payload.decisionIds ?? [], message.channelId, message.ts],
+        [post.payload.decisionIds ?? [], message.channelId, message.ts, at.toISOString()],
       );
     }
   });

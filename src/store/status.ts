@@ -1,4 +1,11 @@
 import type { Database } from "./database.ts";
+import { pendingSlackCount } from "./slack-store.ts";
+
+/**
+ * Slack's pending count looks back this far for routings not shown yet (the default
+ * `slack.maxAgeHours`; status reads no config, so it works with a broken one).
+ */
+const PENDING_WINDOW_HOURS = 72;
 
 export interface StoreStatus {
   engine: string;
@@ -26,7 +33,7 @@ export interface StoreStatus {
   slack: {
     /** Messages posted (alerts, escalation replies, digests). */
     posted: number;
-    /** Open routings without a message yet, and other messages not posted yet. */
+    /** Messages not posted yet, and open routings of the last 72 h with no message yet (as `slack post` counts them). */
     pending: number;
     claimed: number;
     snoozed: number;
@@ -78,7 +85,6 @@ export async function readStatus(db: Database): Promise<StoreStatus> {
   const c = crm[0] as (typeof crm)[number];
   const { rows: slackRows } = await db.sql.query<{
     posted: number;
-    pending: number;
     claimed: number;
     snoozed: number;
     not_a_fit: number;
@@ -87,8 +93,6 @@ export async function readStatus(db: Database): Promise<StoreStatus> {
     run_status: string | null;
   }>(`SELECT
       (SELECT count(*)::int FROM slack_posts WHERE ts IS NOT NULL) AS posted,
-      (SELECT count(*)::int FROM routing_decisions WHERE status = 'open' AND slack_ts IS NULL)
-        + (SELECT count(*)::int FROM slack_posts WHERE ts IS NULL AND posted_at IS NULL AND kind <> 'alert') AS pending,
       (SELECT count(*)::int FROM routing_decisions WHERE status = 'claimed') AS claimed,
       (SELECT count(*)::int FROM routing_decisions WHERE status = 'snoozed') AS snoozed,
       (SELECT count(*)::int FROM routing_decisions WHERE status = 'not_a_fit') AS not_a_fit,
@@ -98,6 +102,7 @@ export async function readStatus(db: Database): Promise<StoreStatus> {
     LEFT JOIN LATERAL (SELECT started_at, status FROM cycle_runs WHERE kind = 'slack'
       ORDER BY started_at DESC LIMIT 1) r ON true`);
   const sl = slackRows[0] as (typeof slackRows)[number];
+  const pending = await pendingSlackCount(db, new Date(Date.now() - PENDING_WINDOW_HOURS * 3_600_000));
   const messagesByType = Object.fromEntries(byType.map((r) => [r.type, r.n]));
   return {
     engine: db.engine,
@@ -121,7 +126,7 @@ export async function readStatus(db: Database): Promise<StoreStatus> {
     },
     slack: {
       posted: sl.posted,
-      pending: sl.pending,
+      pending,
       claimed: sl.claimed,
       snoozed: sl.snoozed,
       notAFit: sl.not_a_fit,

@@ -615,6 +615,8 @@ class FakeSlackServer implements FakeSlack {
         return this.history(params);
       case "conversations.list":
         return this.list(params);
+      case "conversations.replies":
+        return this.replies(params);
       default:
         return fail("unknown_method", { req_method: method });
     }
@@ -791,6 +793,33 @@ class FakeSlackServer implements FakeSlack {
       channel_actions_ts: null,
       channel_actions_count: 0,
       response_metadata: { next_cursor: hasMore && last ? encodeCursor(`next_ts:${last.ts}`) : "" },
+    });
+  }
+
+  /** A thread: its parent first, then the replies oldest first (`oldest` bounds the replies; no paging). */
+  private replies(params: Params): Reply {
+    const channel = this.channelById(params.channel);
+    if (!channel) return fail("channel_not_found");
+    const parentTs = str(params.ts);
+    const parent = this.stored.find((m) => m.channel === channel.id && m.ts === parentTs);
+    if (!parent) return fail("thread_not_found");
+    const oldest = present(params.oldest) ? tsMicros(params.oldest) : undefined;
+    if (present(params.oldest) && oldest === undefined) return fail("invalid_ts_oldest");
+    const withMetadata = truthy(params.include_all_metadata);
+    const replies = this.stored.filter(
+      (m) =>
+        m.channel === channel.id &&
+        m.thread_ts === parent.ts &&
+        m.ts !== parent.ts &&
+        (oldest === undefined || (tsMicros(m.ts) ?? 0) > oldest),
+    );
+    return ok({
+      messages: [parent, ...replies].map((m) => ({
+        ...this.messageJson(m, withMetadata),
+        thread_ts: parent.ts,
+      })),
+      has_more: false,
+      response_metadata: { next_cursor: "" },
     });
   }
 

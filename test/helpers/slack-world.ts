@@ -47,7 +47,7 @@ export function slackConfig(patch: (c: PqlConfig) => void = () => {}): PqlConfig
       outOfOffice: [],
     });
   }
-  c.slack = { channels: { hot: "#pql-hot", pools: { enterprise: "#pql-enterprise" } } };
+  c.slack = { channels: { hot: "#pql-hot", pools: { enterprise: "#pql-enterprise" } }, maxAgeHours: 72 };
   patch(c);
   return c;
 }

@@ -4,6 +4,7 @@ import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { explainRouting } from "../../src/app/jobs/explain-routing.ts";
 import { syncHubSpot } from "../../src/app/jobs/hubspot-sync.ts";
+import { claimRouting, snoozeRouting } from "../../src/app/jobs/slack-actions.ts";
 import { postToSlack, type SlackPostOptions } from "../../src/app/jobs/slack-post.ts";
 import type { JobContext, Runtime } from "../../src/app/runtime.ts";
 import type { LoadedConfig } from "../../src/config/load-config.ts";
@@ -11,6 +12,7 @@ import { createHubSpotHttp } from "../../src/integrations/hubspot/hubspot-http.t
 import { setupProperties } from "../../src/integrations/hubspot/property-setup.ts";
 import { createSlackApi } from "../../src/integrations/slack/slack-api.ts";
 import { generateWorld } from "../../src/sample/generate-world.ts";
+import { decisionsById, markUpdated } from "../../src/store/slack-store.ts";
 import { readStatus } from "../../src/store/status.ts";
 import { createTestStore, ENGINES, SKIP_PG_REASON, type TestStore, tempDir } from "../helpers/databases.ts";
 import { FakeHubSpot } from "../helpers/fake-hubspot.ts";
@@ -142,7 +144,7 @@ for (const engine of ENGINES) {
         UPDATE routing_decisions SET status = 'open', rule = NULL, rep_id = NULL, skipped = '[]', assignment_reason = NULL,
           assigned_at = NULL, escalations = 0, shadow = false, snoozed_until = NULL, slack_channel = NULL, slack_ts = NULL,
           slack_update_due = false, hubspot_task_id = NULL, hubspot_task_sent_at = NULL, hubspot_task_error = NULL,
-          hubspot_task_owner_id = NULL;
+          hubspot_task_owner_id = NULL, hubspot_task_owner_rejected = NULL, sla_from = NULL, state_version = 0;
         DELETE FROM hubspot_companies; DELETE FROM hubspot_owners;`);
       });
       afterEach(async () => {
@@ -466,22 +468,31 @@ for (const engine of ENGINES) {
             userId: SMB_REPS[0]?.slackUserId as string,
             channelId: "C0HOT0001",
             text: rows[0]?.domain as string,
+            responseUrl: fake.responseUrl("pql-1"),
           }),
           { signingSecret: SIGNING_SECRET },
         );
+        // Acked at once (nothing shown), answered privately through the response URL.
         expect(answer.status).toBe(200);
-        const body = JSON.parse(answer.body) as { response_type: string; blocks: unknown[] };
+        expect(answer.body).toBe("");
+        await until(() => fake.responses.length === 1, "the /pql answer");
+        const body = fake.responses[0]?.body as { response_type: string; blocks: unknown[] };
+        expect(fake.responses[0]?.id).toBe("pql-1");
         expect(body.response_type).toBe("ephemeral");
         expect(JSON.stringify(body.blocks)).toContain(rows[0]?.name as string);
         expect(JSON.stringify(body.blocks)).toMatch(/Score \d/);
-        const none = await postSigned(
+        await postSigned(
           url,
-          slashCommandBody({ userId: OUTSIDER, channelId: "C0HOT0001", text: "no-such.example" }),
-          {
-            signingSecret: SIGNING_SECRET,
-          },
+          slashCommandBody({
+            userId: OUTSIDER,
+            channelId: "C0HOT0001",
+            text: "no-such.example",
+            responseUrl: fake.responseUrl("pql-2"),
+          }),
+          { signingSecret: SIGNING_SECRET },
         );
-        expect(JSON.parse(none.body).text).toContain("No account matches");
+        await until(() => fake.responses.length === 2, "the second /pql answer");
+        expect(String(fake.responses[1]?.body.text)).toContain("No account matches");
       });
 
       it("a claim while HubSpot answers 503 is acked and kept; the next sync makes the claimer the owner", async () => {
@@ -492,7 +503,8 @@ for (const engine of ENGINES) {
           limits: { perTenSeconds: 100, daily: 250_000, searchPerSecond: 5, maxRetries: 0 },
         });
         try {
-          const owner = hub.addOwner(`${SMB_REPS[5]?.id}@example.com`);
+          // Every rep is a HubSpot owner (found by email): tasks are created with the assignee's.
+          const owners = new Map(config.config.routing.reps.map((r) => [r.id, hub.addOwner(r.email)]));
           await setupProperties(http);
           const first = await syncHubSpot(ctx(), http);
           expect(first.tasksCreated).toBeGreaterThan(0);
@@ -502,8 +514,14 @@ for (const engine of ENGINES) {
             "SELECT id::text, hubspot_task_id AS task, account_id FROM routing_decisions WHERE hubspot_task_id IS NOT NULL ORDER BY id LIMIT 1",
           );
           const target = alerts().find((a) => a.decisionId === rows[0]?.id) as Alert;
+          const assignee = await assigneeOf(target.decisionId);
+          expect(hub.tasks.get(rows[0]?.task as string)?.properties.hubspot_owner_id).toBe(
+            owners.get(assignee ?? ""),
+          );
           hub.script({ method: "POST", path: /batch\/update/ }, { status: 503 });
-          const rep = SMB_REPS[5] as (typeof SMB_REPS)[number];
+          // Someone other than the assignee claims it.
+          const rep = SMB_REPS.find((r) => r.id !== assignee) as (typeof SMB_REPS)[number];
+          const owner = owners.get(rep.id);
           const acked = await claim(url, rep.slackUserId, target);
           expect(acked.status).toBe(200);
           expect(acked.ms).toBeLessThan(3000);
@@ -526,6 +544,140 @@ for (const engine of ENGINES) {
         } finally {
           await hub.stop();
         }
+      });
+
+      it("finds an escalation reply whose answer was lost in the thread, instead of replying twice", async () => {
+        await post();
+        clock.advance(5 * 3_600_000);
+        fake.script("chat.postMessage", { dropAfterStore: true });
+        const first = await post();
+        expect(first.escalated).toBe(decisions.length);
+        const second = await post();
+        expect(second.recovered).toBe(1);
+        const replies = fake.messages().filter((m) => m.thread_ts);
+        expect(replies).toHaveLength(decisions.length);
+        expect(new Set(replies.map((m) => m.metadata?.event_payload.key)).size).toBe(decisions.length);
+        expect(fake.callsTo("conversations.replies").length).toBeGreaterThanOrEqual(1);
+      });
+
+      it("drops an escalation reply still queued when the account is claimed before it goes out", async () => {
+        await post();
+        const url = await serve();
+        clock.advance(5 * 3_600_000);
+        // Slack down: the escalations are recorded, their replies stay queued.
+        const unreachable = createSlackApi({
+          token: SLACK_TOKEN,
+          apiUrl: "http://127.0.0.1:1/api/",
+          log: silent,
+        });
+        expect((await postToSlack(ctx(), unreachable, { postIntervalMs: 0 })).escalated).toBe(
+          decisions.length,
+        );
+        const alert = alerts()[0] as Alert;
+        expect((await claim(url, MANAGER.slackUserId, alert)).status).toBe(200);
+        await until(async () => (await decision(alert.decisionId))?.status === "claimed", "the claim");
+        await post();
+        const replies = fake.messages().filter((m) => m.thread_ts);
+        expect(replies).toHaveLength(decisions.length - 1);
+        expect(replies.some((m) => m.thread_ts === alert.message.ts)).toBe(false);
+      });
+
+      it("a message update clears its flag only for the state it showed", async () => {
+        await post();
+        const alert = alerts()[0] as Alert;
+        const id = BigInt(alert.decisionId);
+        const [before] = await decisionsById(store.db, [id]);
+        // A change lands after the job read the row and before it marked the update done.
+        await claimRouting(ctx(), id, { slackUserId: MANAGER.slackUserId });
+        await markUpdated(store.db, [{ id, version: before?.stateVersion ?? 0 }]);
+        const [after] = await decisionsById(store.db, [id]);
+        expect(after?.status).toBe("claimed");
+        const { rows } = await store.db.sql.query<{ due: boolean }>(
+          "SELECT slack_update_due AS due FROM routing_decisions WHERE id = $1",
+          [alert.decisionId],
+        );
+        expect(rows[0]?.due).toBe(true);
+        // The next job shows the claim.
+        expect((await post()).updated).toBe(1);
+        expect(JSON.stringify(fake.callsTo("chat.update").at(-1)?.body.blocks)).toContain("Claimed by");
+      });
+
+      it("a snooze of a week brings the account back after a week", async () => {
+        await post();
+        const alert = alerts()[0] as Alert;
+        const outcome = await snoozeRouting(
+          ctx(),
+          BigInt(alert.decisionId),
+          { slackUserId: MANAGER.slackUserId },
+          { until: new Date(clock.now() + 7 * 86_400_000), option: "7d" },
+        );
+        expect(outcome.kind).toBe("done");
+        clock.advance(7 * 86_400_000 + 60_000);
+        const result = await post();
+        expect(result.resurfaced).toBe(1);
+        const again = alerts().filter((a) => a.decisionId === alert.decisionId);
+        expect(again.map((a) => a.message.metadata?.event_payload.key)).toEqual([
+          `alert:${alert.decisionId}:0`,
+          `alert:${alert.decisionId}:1`,
+        ]);
+      });
+
+      it("routings never assigned within slack.maxAgeHours expire: nobody gets them, they hold no capacity", async () => {
+        clock.set(new Date(END.getTime() + 73 * 3_600_000));
+        const result = await post();
+        expect(result).toMatchObject({ expired: decisions.length, assigned: 0, posted: 0, pending: 0 });
+        const { rows } = await store.db.sql.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM routing_decisions WHERE status = 'expired' AND rep_id IS NULL",
+        );
+        expect(rows[0]?.n).toBe(decisions.length);
+        expect((await readStatus(store.db)).slack.pending).toBe(0);
+      });
+
+      it("starts the SLA clock when the message is shown, not when Slack was down", async () => {
+        const unreachable = createSlackApi({
+          token: SLACK_TOKEN,
+          apiUrl: "http://127.0.0.1:1/api/",
+          log: silent,
+        });
+        await postToSlack(ctx(), unreachable, { postIntervalMs: 0 });
+        clock.advance(5 * 3_600_000);
+        const shown = await post();
+        expect(shown).toMatchObject({ posted: decisions.length, escalated: 0 });
+        clock.advance(3 * 3_600_000);
+        expect((await post()).escalated).toBe(0);
+        clock.advance(2 * 3_600_000);
+        expect((await post()).escalated).toBe(decisions.length);
+      });
+
+      it("a channel Slack refuses is retried, and a fixed config posts to the new channel", async () => {
+        const typo = writeConfig(
+          tempDir(),
+          slackConfig((c) => {
+            c.slack.channels = { hot: "#pql-typo", pools: {} };
+          }),
+        );
+        const refused = await post(typo);
+        expect(refused).toMatchObject({ posted: 0, failed: decisions.length, pending: decisions.length });
+        expect(refused.failures[0]?.reason).toContain("channel_not_found");
+        const fixed = writeConfig(
+          tempDir(),
+          slackConfig((c) => {
+            c.slack.channels = { hot: "#pql-hot", pools: {} };
+          }),
+        );
+        const result = await post(fixed);
+        expect(result).toMatchObject({ posted: decisions.length, failed: 0, pending: 0 });
+        expect(new Set(fake.messages().map((m) => m.channel))).toEqual(new Set(["C0HOT0001"]));
+      });
+
+      it("a message Slack no longer has is given up; the other updates go on", async () => {
+        await post();
+        for (const a of alerts().slice(0, 2))
+          await claimRouting(ctx(), BigInt(a.decisionId), { slackUserId: MANAGER.slackUserId });
+        fake.script("chat.update", { error: "message_not_found" });
+        const result = await post();
+        expect(result).toMatchObject({ updated: 1, failed: 1, stoppedBy: null });
+        expect((await post()).updated).toBe(0);
       });
 
       it("digest mode: one message listing unclaimed accounts oldest first, each with a Claim button", async () => {
@@ -578,9 +730,71 @@ for (const engine of ENGINES) {
           limits: { perTenSeconds: 100, daily: 250_000, searchPerSecond: 5, maxRetries: 0 },
         });
         try {
+          // RevOps claims one in the shadow channel; nothing reaches HubSpot.
+          const shadowed = alerts()[0] as Alert;
+          await claimRouting(ctx(shadow), BigInt(shadowed.decisionId), { slackUserId: MANAGER.slackUserId });
           const sync = await syncHubSpot(ctx(shadow), http);
           expect(sync.skipped).toMatch(/shadow mode/);
           expect(hub.requests).toHaveLength(0);
+          // Shadow mode off: shadow routings still make no task, and their claims no owner or "claimed by".
+          await setupProperties(http);
+          hub.addOwner("maya@example.com");
+          const live = await syncHubSpot(ctx(), http);
+          expect(live.stoppedBy).toBeNull();
+          expect(live.tasksCreated).toBe(0);
+          expect(hub.tasks.size).toBe(0);
+          const { rows } = await store.db.sql.query<{ account_id: string }>(
+            "SELECT account_id FROM routing_decisions WHERE id = $1",
+            [shadowed.decisionId],
+          );
+          const company = [...hub.companies.values()].find(
+            (c) => c.properties.pql_account_id === rows[0]?.account_id,
+          );
+          expect(company).toBeDefined();
+          expect(company?.properties.pql_claimed_by ?? "").toBe("");
+          expect(company?.properties.hubspot_owner_id ?? null).toBeNull();
+        } finally {
+          await hub.stop();
+        }
+      });
+
+      it("an owner HubSpot refuses does not block the scores, and is not sent again", async () => {
+        const bad = writeConfig(
+          tempDir(),
+          slackConfig((c) => {
+            for (const r of c.routing.reps) r.hubspotOwnerId = "999999";
+          }),
+        );
+        const hub = new FakeHubSpot({ token: "pat-test" });
+        const http = createHubSpotHttp({
+          accessToken: "pat-test",
+          baseUrl: await hub.start(),
+          limits: { perTenSeconds: 100, daily: 250_000, searchPerSecond: 5, maxRetries: 0 },
+        });
+        try {
+          await setupProperties(http);
+          await post(bad);
+          const alert = alerts()[0] as Alert;
+          await claimRouting(ctx(bad), BigInt(alert.decisionId), {
+            slackUserId: SMB_REPS[0]?.slackUserId as string,
+          });
+          const first = await syncHubSpot(ctx(bad), http);
+          expect(first.companyOwnersWritten).toBe(0);
+          const { rows } = await store.db.sql.query<{ account_id: string }>(
+            "SELECT account_id FROM routing_decisions WHERE id = $1",
+            [alert.decisionId],
+          );
+          expect(
+            first.failures.some((f) => f.accountId === rows[0]?.account_id && f.what === "company"),
+          ).toBe(true);
+          const company = [...hub.companies.values()].find(
+            (c) => c.properties.pql_account_id === rows[0]?.account_id,
+          );
+          expect(company?.properties.pql_claimed_by).toBe(`Rep ${SMB_REPS[0]?.id}`);
+          const updates = hub.callCount({ method: "POST", path: /companies\/batch\/update/ });
+          const again = await syncHubSpot(ctx(bad), http);
+          expect(again.failures).toEqual([]);
+          expect(hub.callCount({ method: "POST", path: /companies\/batch\/update/ })).toBe(updates);
         } finally {
           await hub.stop();
         }

@@ -75,6 +75,8 @@ function row(over: Partial<DecisionRow> = {}): DecisionRow {
     snoozedUntil: null,
     slackChannel: null,
     slackTs: null,
+    stateVersion: 0,
+    slaFrom: null,
     score: 84,
     tier: "hot",
     pqr: 12_000,

@@ -1,5 +1,6 @@
 import { assignAll } from "../../routing/assign-rep.ts";
 import {
+  expireUnassigned,
   readRotations,
   recordAssignments,
   repLoads,
@@ -10,13 +11,15 @@ import {
 import type { JobContext } from "../runtime.ts";
 
 /** Advisory lock key serialising assignments (short transactions; other jobs do not wait on it). */
-const ASSIGN_LOCK = 7_243_190_520;
+export const ASSIGN_LOCK = 7_243_190_520;
 
 export interface AssignResult {
   /** Decisions given a rep. */
   assigned: number;
   /** Decisions nobody was eligible for (posted to the pool unassigned, with the reason). */
   unassigned: number;
+  /** Routings older than `slack.maxAgeHours` never assigned: expired, not handed to anyone. */
+  expired: number;
 }
 
 /**
@@ -35,8 +38,12 @@ export async function assignRoutings(
   return rt.db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock($1)", [ASSIGN_LOCK]);
     await syncPeople(tx, config);
+    const expired = await expireUnassigned(
+      tx,
+      new Date(now.getTime() - config.slack.maxAgeHours * 3_600_000),
+    );
     const pending = await unassignedDecisions(tx);
-    if (pending.length === 0) return { assigned: 0, unassigned: 0 };
+    if (pending.length === 0) return { assigned: 0, unassigned: 0, expired };
     const dayStart = new Date(now.toISOString().slice(0, 10));
     const { assignments, rotations } = assignAll(
       pending,
@@ -50,6 +57,6 @@ export async function assignRoutings(
     );
     await writeRotations(tx, rotations, now);
     const assigned = assignments.filter((a) => a.assignment.repId !== null).length;
-    return { assigned, unassigned: assignments.length - assigned };
+    return { assigned, unassigned: assignments.length - assigned, expired };
   });
 }

@@ -1,5 +1,10 @@
 import { IntegrationError } from "../../errors.ts";
-import { matchCompanies, writeCompanies } from "../../integrations/hubspot/company-sync.ts";
+import {
+  matchCompanies,
+  readCompanyOwners,
+  writeCompanies,
+  writeCompanyOwners,
+} from "../../integrations/hubspot/company-sync.ts";
 import type { HubSpotCallStats, HubSpotHttp } from "../../integrations/hubspot/hubspot-http.ts";
 import { resolveOwners } from "../../integrations/hubspot/owners.ts";
 import { syncTaskOwners, syncTasks } from "../../integrations/hubspot/task-sync.ts";
@@ -26,6 +31,8 @@ export interface HubSpotSyncResult {
   tasksSkipped: number;
   /** Tasks whose owner became the rep who claimed the account in Slack. */
   tasksReassigned: number;
+  /** Companies whose owner became the rep who claimed the account in Slack. */
+  companyOwnersWritten: number;
   /** Set in shadow mode (`slack.shadow`): nothing was sent to HubSpot. */
   skipped: string | null;
   /** HTTP requests made, retries included. */
@@ -81,6 +88,7 @@ async function syncLocked(
     tasksWaiting: 0,
     tasksSkipped: 0,
     tasksReassigned: 0,
+    companyOwnersWritten: 0,
     skipped: null,
     calls: 0,
     retries: 0,
@@ -103,10 +111,14 @@ async function syncLocked(
     result.companiesCreated = matched.created;
     result.companiesUnmatched = matched.unmatched.length;
     // Routings get their rep now that company owners are read (an owner who is a rep keeps it).
+    await readCompanyOwners(db, http);
     await assignRoutings(rt, now);
     // A claimer's owner id (by email) is known before company owners are written.
     await resolveOwners(db, http, await claimerEmails(db), now);
     const written = await writeCompanies(db, http, now);
+    const owners = await writeCompanyOwners(db, http, now);
+    result.companyOwnersWritten = owners.written;
+    for (const r of owners.rejected) result.failures.push({ ...r, what: "company" });
     result.companiesWritten = written.written;
     result.companiesUnchanged = written.unchanged;
     for (const r of written.rejected) result.failures.push({ ...r, what: "company" });
@@ -116,9 +128,9 @@ async function syncLocked(
     result.tasksWaiting = tasks.waiting;
     result.tasksSkipped = tasks.skipped;
     for (const r of tasks.rejected) result.failures.push({ ...r, what: "task" });
-    const owners = await syncTaskOwners(db, http, now);
-    result.tasksReassigned = owners.updated;
-    for (const r of owners.rejected) result.failures.push({ ...r, what: "task" });
+    const taskOwners = await syncTaskOwners(db, http, now);
+    result.tasksReassigned = taskOwners.updated;
+    for (const r of taskOwners.rejected) result.failures.push({ ...r, what: "task" });
   } catch (error) {
     if (
       !(error instanceof IntegrationError) ||

@@ -9,11 +9,11 @@ export interface Actor {
 
 export type ActionOutcome =
   /** This click changed the routing (the message is to be replaced for everyone). */
-  | { kind: "done"; row: DecisionRow; member: Member }
+  | { kind: "done"; decisionId: bigint; member: Member }
   /** Already done before (a retry, a double click, or someone else first): nothing changed. */
   | { kind: "already"; row: DecisionRow; member: Member }
-  /** Only the pool's reps and managers may act: nothing changed. */
-  | { kind: "not-allowed"; row: DecisionRow }
+  /** Only the pool's reps, its assignee and managers may act: nothing changed. */
+  | { kind: "not-allowed"; pool: string }
   | { kind: "not-found" };
 
 type Change =
@@ -58,16 +58,25 @@ const TRANSITIONS = {
 
 async function act(rt: JobContext, decisionId: bigint, actor: Actor, change: Change): Promise<ActionOutcome> {
   const config = rt.config.config;
-  const [row] = await decisionsById(rt.db, [decisionId]);
+  // A light read for the permission check; the full row only when it is needed for an answer.
+  const { rows: heads } = await rt.db.sql.query<{
+    pool: string;
+    rep_id: string | null;
+    account_id: string;
+    decided_at: Date;
+  }>("SELECT pool, rep_id, account_id, decided_at FROM routing_decisions WHERE id = $1", [
+    String(decisionId),
+  ]);
+  const row = heads[0];
   if (!row) return { kind: "not-found" };
   const member = memberBySlackId(config, actor.slackUserId);
-  if (!member || !mayAct(member, row.pool, row.repId)) return { kind: "not-allowed", row };
+  if (!member || !mayAct(member, row.pool, row.rep_id)) return { kind: "not-allowed", pool: row.pool };
   const at = new Date(rt.clock.now());
   const { to, from } = TRANSITIONS[change.kind];
   const changed = await rt.db.transaction(async (tx) => {
     const { rows } = await tx.query<{ id: string }>(
       `UPDATE routing_decisions SET status = $2, slack_update_due = slack_ts IS NOT NULL,
-        snoozed_until = $4
+        snoozed_until = $4, state_version = state_version + 1
       WHERE id = $1 AND status = ANY($3::text[]) RETURNING id::text`,
       [String(decisionId), to, [...from], change.kind === "snooze" ? change.until.toISOString() : null],
     );
@@ -83,18 +92,23 @@ async function act(rt: JobContext, decisionId: bigint, actor: Actor, change: Cha
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
       [
         String(decisionId),
-        row.accountId,
+        row.account_id,
         change.kind,
         member.id,
         actor.slackUserId,
         change.kind === "not_a_fit" ? change.reason : change.kind === "snooze" ? change.option : null,
         change.kind === "snooze" ? change.until.toISOString() : null,
-        JSON.stringify({ role: member.role, pool: row.pool, routedAt: row.decidedAt.toISOString() }),
+        JSON.stringify({
+          role: member.role,
+          pool: row.pool,
+          routedAt: new Date(row.decided_at).toISOString(),
+        }),
         at.toISOString(),
       ],
     );
     return true;
   });
+  if (changed) return { kind: "done", decisionId, member };
   const [after] = await decisionsById(rt.db, [decisionId]);
-  return { kind: changed ? "done" : "already", row: after ?? row, member };
+  return after ? { kind: "already", row: after, member } : { kind: "not-found" };
 }

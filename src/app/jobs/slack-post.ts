@@ -28,6 +28,7 @@ import {
   markAttempt,
   markUpdated,
   openDecisions,
+  pendingSlackCount,
   postByMessage,
   postedKeys,
   recordIntent,
@@ -37,7 +38,7 @@ import {
   unpostedIntents,
 } from "../../store/slack-store.ts";
 import type { JobContext } from "../runtime.ts";
-import { assignRoutings } from "./assign-routings.ts";
+import { ASSIGN_LOCK, assignRoutings } from "./assign-routings.ts";
 
 export interface SlackPostResult {
   /** Messages posted this run (alerts, escalation replies, digests). */
@@ -56,9 +57,10 @@ export interface SlackPostResult {
   recovered: number;
   /** Snoozes that ended: their accounts are posted again. */
   resurfaced: number;
-  /** Routings given a rep this run, and those nobody was eligible for. */
+  /** Routings given a rep this run, those nobody was eligible for, and stale ones expired. */
   assigned: number;
   unassigned: number;
+  expired: number;
   failures: { key: string; reason: string }[];
   /** Set when Slack could not be reached: the rest stays pending. */
   stoppedBy: string | null;
@@ -70,7 +72,7 @@ export interface SlackPostOptions {
   postIntervalMs?: number;
   /** A Retry-After longer than this leaves the channel's posts for the next run. */
   maxRetryAfterSeconds?: number;
-  /** Routings older than this when first seen are not posted (e.g. made before Slack was connected). */
+  /** Routings assigned longer ago than this and never shown are not posted (default `slack.maxAgeHours`). */
   maxAgeHours?: number;
   onProgress?: (done: number, total: number) => void;
 }
@@ -113,31 +115,31 @@ async function postLocked(
     resurfaced: 0,
     assigned: 0,
     unassigned: 0,
+    expired: 0,
     failures: [],
     stoppedBy: null,
     durationMs: 0,
   };
-  const since = new Date(started - (options.maxAgeHours ?? 72) * 3_600_000);
+  const since = new Date(started - (options.maxAgeHours ?? config.slack.maxAgeHours) * 3_600_000);
   let failure: unknown;
   try {
     const assigned = await assignRoutings(rt, now);
     result.assigned = assigned.assigned;
     result.unassigned = assigned.unassigned;
+    result.expired = assigned.expired;
     result.resurfaced = await resurfaceSnoozed(rt, now);
     result.escalated = await escalateOverdue(rt, now);
     const plans = channelPlans(config);
+    await requeueMoved(rt, plans, now);
     await queueAlerts(rt, plans, since, now);
     await queueDigests(rt, plans, since, now);
     await postIntents(rt, slack, options, result);
-    if (!result.stoppedBy) await updateMessages(rt, slack, result);
+    if (!result.stoppedBy) await updateMessages(rt, slack, options, result);
   } catch (error) {
     if (!(error instanceof IntegrationError) || error.code === "slack_auth") failure = error;
-    else {
-      result.stoppedBy = error.message;
-      rt.log.warn({ err: error.message }, "Slack posting stopped early; pending messages stay queued");
-    }
+    else stop(rt, result, error);
   }
-  result.pending = await pendingCount(rt, since);
+  result.pending = await pendingSlackCount(db, since);
   result.durationMs = clock.now() - started;
   await finishCycleRun(db, runId, {
     status: failure ? "failed" : result.stoppedBy ? "partial" : "ok",
@@ -153,12 +155,17 @@ async function postLocked(
   return result;
 }
 
-/** Snoozes that ended: the account is open again, its SLA clock restarts, and it is posted anew. */
+function stop(rt: JobContext, result: SlackPostResult, error: IntegrationError): void {
+  result.stoppedBy ??= error.message;
+  rt.log.warn({ err: error.message }, "Slack posting stopped early; pending messages stay queued");
+}
+
+/** Snoozes that ended: the account is open again and posted anew (its SLA clock starts when it is shown). */
 async function resurfaceSnoozed(rt: JobContext, now: Date): Promise<number> {
   return rt.db.transaction(async (tx) => {
     const { rows } = await tx.query<{ id: string; account_id: string }>(
       `UPDATE routing_decisions SET status = 'open', snoozed_until = NULL, slack_channel = NULL, slack_ts = NULL,
-        slack_update_due = false, assigned_at = $1
+        slack_update_due = false, assigned_at = $1, sla_from = NULL, state_version = state_version + 1
       WHERE status = 'snoozed' AND snoozed_until <= $1 RETURNING id::text, account_id`,
       [now.toISOString()],
     );
@@ -173,7 +180,12 @@ async function resurfaceSnoozed(rt: JobContext, now: Date): Promise<number> {
   });
 }
 
-/** SLA: posted routings still unclaimed after `claimWithinHours` are escalated (recorded, replied to in thread). */
+/**
+ * SLA: shown routings still unclaimed `claimWithinHours` after their clock started are escalated:
+ * the new rep and the escalation recorded, a thread reply queued, the message marked for
+ * replacement. Each escalation is one conditional update (still open, same escalation count), so
+ * a claim that lands meanwhile wins and nothing is escalated.
+ */
 async function escalateOverdue(rt: JobContext, now: Date): Promise<number> {
   const config = rt.config.config;
   const sla = config.routing.sla;
@@ -186,11 +198,12 @@ async function escalateOverdue(rt: JobContext, now: Date): Promise<number> {
   if (due.length === 0) return 0;
   const all = members(config);
   const mention = config.slack.shadow === undefined;
-  await rt.db.transaction(async (tx) => {
-    await tx.query("SELECT pg_advisory_xact_lock($1)", [7_243_190_520]);
+  return rt.db.transaction(async (tx) => {
+    await tx.query("SELECT pg_advisory_xact_lock($1)", [ASSIGN_LOCK]);
     const loads = await repLoads(tx, new Date(now.toISOString().slice(0, 10)));
     const rotations = await readRotations(tx);
     const changed = new Map<string, Record<string, number>>();
+    let escalated = 0;
     for (const d of due) {
       const { rows: before } = await tx.query<{ rep: string }>(
         "SELECT DISTINCT details->>'from' AS rep FROM routing_feedback WHERE decision_id = $1 AND kind = 'escalation' AND details->>'from' IS NOT NULL",
@@ -207,22 +220,23 @@ async function escalateOverdue(rt: JobContext, now: Date): Promise<number> {
         },
         config,
       );
+      const n = d.escalations + 1;
+      const { rows: moved } = await tx.query<{ id: string }>(
+        `UPDATE routing_decisions SET escalations = $2, assigned_at = $3, sla_from = $3, slack_update_due = true,
+          state_version = state_version + 1, rep_id = COALESCE($4, rep_id)
+        WHERE id = $1 AND status = 'open' AND escalations = $5 RETURNING id::text`,
+        [String(d.id), n, now.toISOString(), plan.repId, d.escalations],
+      );
+      if (moved.length === 0) continue; // claimed, snoozed or escalated meanwhile
+      escalated++;
       if (plan.repId) {
         rotations.set(d.pool, plan.rotation);
         changed.set(d.pool, plan.rotation);
         const load = loads.get(plan.repId) ?? { open: 0, alertsToday: 0 };
         loads.set(plan.repId, { open: load.open + 1, alertsToday: load.alertsToday + 1 });
-        if (d.repId) {
-          const old = loads.get(d.repId);
-          if (old) loads.set(d.repId, { ...old, open: Math.max(0, old.open - 1) });
-        }
+        const old = d.repId ? loads.get(d.repId) : undefined;
+        if (d.repId && old) loads.set(d.repId, { ...old, open: Math.max(0, old.open - 1) });
       }
-      const n = d.escalations + 1;
-      await tx.query(
-        `UPDATE routing_decisions SET escalations = $2, assigned_at = $3, slack_update_due = true,
-          rep_id = COALESCE($4, rep_id) WHERE id = $1`,
-        [String(d.id), n, now.toISOString(), plan.repId],
-      );
       await tx.query(
         `INSERT INTO routing_feedback (decision_id, account_id, kind, reason, details, at)
         VALUES ($1, $2, 'escalation', $3, $4, $5)`,
@@ -239,7 +253,7 @@ async function escalateOverdue(rt: JobContext, now: Date): Promise<number> {
         return m ? [mentionOf(m, mention)] : [];
       });
       const hours =
-        Math.round(((now.getTime() - (d.assignedAt ?? d.decidedAt).getTime()) / 3_600_000) * 10) / 10;
+        Math.round(((now.getTime() - (d.slaFrom ?? d.decidedAt).getTime()) / 3_600_000) * 10) / 10;
       const text = `Still unclaimed after ${hours} h (escalation ${n} of ${sla.maxEscalations}): ${plan.reason}.${who.length ? ` ${who.join(" ")} please take a look.` : ""}`;
       await recordIntent(
         tx,
@@ -249,14 +263,32 @@ async function escalateOverdue(rt: JobContext, now: Date): Promise<number> {
           decisionId: d.id,
           channel: d.slackChannel ?? "",
           threadTs: d.slackTs,
-          payload: { mention: [text] },
+          payload: { mention: [text], escalation: n },
         },
         now,
       );
     }
     await writeRotations(tx, changed, now);
+    return escalated;
   });
-  return due.length;
+}
+
+/**
+ * Alert and digest intents whose channel is no longer where their pool posts (the config
+ * changed, e.g. a misspelt channel fixed, or shadow mode switched) are abandoned when they are
+ * certainly not in Slack (never tried, or refused last time); the routing is queued again to
+ * the channel it belongs to now.
+ */
+async function requeueMoved(rt: JobContext, plans: ChannelPlan[], now: Date): Promise<void> {
+  const channelOf = new Map(plans.flatMap((p) => p.pools.map((pool) => [pool, p.channel] as const)));
+  for (const post of await unpostedIntents(rt.db)) {
+    if (post.kind !== "alert" || post.decisionId === null) continue;
+    if (post.attempts > 0 && post.error === null) continue; // may be in Slack: recovered where it went
+    const [row] = await decisionsById(rt.db, [post.decisionId]);
+    const channel = row ? channelOf.get(row.pool) : undefined;
+    if (channel !== undefined && channel !== post.channel)
+      await abandonIntent(rt.db, post.id, `channel changed to ${channel}`, now);
+  }
 }
 
 /** An intent for each open, assigned routing of an instant channel that has no message yet. */
@@ -308,7 +340,10 @@ async function render(rt: JobContext, post: SlackPostRow): Promise<SlackMessage 
     if (!row || row.status !== "open") return null;
     return alertMessage(alertView(row, config));
   }
-  if (post.kind === "escalation") {
+  if (post.kind === "escalation" && post.decisionId !== null) {
+    // Only while the routing is still open at that escalation: a claim since makes it moot.
+    const [row] = await decisionsById(rt.db, [post.decisionId]);
+    if (!row || row.status !== "open" || row.escalations !== post.payload.escalation) return null;
     const text = post.payload.mention?.[0] ?? "Still unclaimed.";
     return { text, blocks: [{ type: "section", text: { type: "mrkdwn", text } }] };
   }
@@ -347,13 +382,42 @@ async function channelIdOf(rt: JobContext, slack: SlackApi, post: SlackPostRow):
   return id;
 }
 
-/** Posts every unposted intent: channels in parallel, each paced, in intent order. */
+/**
+ * Runs `call`, waiting out each 429's Retry-After (counted) while it is at most `maxWait`
+ * seconds; a longer one is thrown (the caller leaves the work for the next run).
+ */
+async function withRetryAfter<T>(
+  rt: JobContext,
+  result: SlackPostResult,
+  maxWait: number,
+  call: () => Promise<T>,
+): Promise<T> {
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof SlackRateLimited)) throw error;
+      result.rateLimited++;
+      if (error.retryAfterSeconds > maxWait) throw error;
+      await rt.clock.sleep(error.retryAfterSeconds * 1000);
+    }
+  }
+}
+
+/** Slack counts posts per channel by arrival: a little slack keeps jitter from making a 429. */
+const PACING_MARGIN_MS = 25;
+
+/**
+ * Posts every unposted intent: channels in parallel, each paced, in intent order. Every channel
+ * runs to its end or to the first stop (Slack down, or a Retry-After too long for this run):
+ * nothing is still posting when this returns.
+ */
 async function postIntents(
   rt: JobContext,
   slack: SlackApi,
   options: SlackPostOptions,
   result: SlackPostResult,
-) {
+): Promise<void> {
   const intents = await unpostedIntents(rt.db);
   // One queue per Slack channel, whether an intent names it (#pql-hot) or gives its id.
   const ids = await channelIds(rt.db);
@@ -363,114 +427,135 @@ async function postIntents(
     byChannel.set(channel, [...(byChannel.get(channel) ?? []), post]);
   }
   const interval = options.postIntervalMs ?? 1000;
+  const margin = interval > 0 ? PACING_MARGIN_MS : 0;
   const maxWait = options.maxRetryAfterSeconds ?? 60;
   let done = 0;
-  let unavailable: IntegrationError | null = null;
-  await Promise.all(
-    [...byChannel.values()].map(async (posts) => {
-      let last = Number.NEGATIVE_INFINITY;
-      for (const post of posts) {
-        if (unavailable) return;
-        const now = new Date(rt.clock.now());
-        // An earlier attempt may have reached Slack: look for the key before posting again.
-        if (post.attempts > 0) {
-          const channelId = await channelIdOf(rt, slack, post);
-          if (channelId) {
-            const seen = await slack.history(channelId, new Date(post.intentAt.getTime() - 60_000));
-            const hit = seen.find((m) => m.key === post.key);
-            if (hit) {
-              await recordPosted(rt.db, post, { channelId, ts: hit.ts }, now);
-              result.recovered++;
-              options.onProgress?.(++done, intents.length);
-              continue;
-            }
+  let stopAll: unknown = null;
+  const progress = () => options.onProgress?.(++done, intents.length);
+  const channel = async (posts: SlackPostRow[]) => {
+    let last = Number.NEGATIVE_INFINITY;
+    for (const post of posts) {
+      if (stopAll) return;
+      const now = new Date(rt.clock.now());
+      // An earlier attempt may have reached Slack: look for its key before posting again
+      // (thread replies are not in the channel's history: read the thread).
+      if (post.attempts > 0 && post.error === null) {
+        const channelId = await channelIdOf(rt, slack, post);
+        if (channelId) {
+          const from = new Date(post.intentAt.getTime() - 60_000);
+          const seen = await withRetryAfter(rt, result, maxWait, () =>
+            post.threadTs ? slack.replies(channelId, post.threadTs, from) : slack.history(channelId, from),
+          );
+          const hit = seen.find((m) => m.key === post.key);
+          if (hit) {
+            await recordPosted(rt.db, post, { channelId, ts: hit.ts }, now);
+            result.recovered++;
+            progress();
+            continue;
           }
         }
-        const message = await render(rt, post);
-        if (!message) {
-          await abandonIntent(rt.db, post.id, "nothing to post any more", now);
-          options.onProgress?.(++done, intents.length);
-          continue;
-        }
-        for (;;) {
-          const wait = last + interval - rt.clock.now();
+      }
+      const message = await render(rt, post);
+      if (!message) {
+        await abandonIntent(rt.db, post.id, "nothing to post any more", now);
+        progress();
+        continue;
+      }
+      await markAttempt(rt.db, post.id, null);
+      try {
+        const posted = await withRetryAfter(rt, result, maxWait, async () => {
+          const wait = last + interval + margin - rt.clock.now();
           if (wait > 0) await rt.clock.sleep(wait);
           last = rt.clock.now();
-          await markAttempt(rt.db, post.id, null);
-          try {
-            const posted = await slack.postMessage({
-              channel: post.kind === "escalation" ? (post.channelId ?? post.channel) : post.channel,
-              text: message.text,
-              blocks: message.blocks,
-              key: post.key,
-              ...(post.threadTs ? { threadTs: post.threadTs } : {}),
-            });
-            await recordPosted(rt.db, post, posted, new Date(rt.clock.now()));
-            result.posted++;
-            break;
-          } catch (error) {
-            if (error instanceof SlackRateLimited) {
-              result.rateLimited++;
-              if (error.retryAfterSeconds > maxWait) return;
-              await rt.clock.sleep(error.retryAfterSeconds * 1000);
-              continue;
-            }
-            if (error instanceof IntegrationError && error.code === "slack_rejected") {
-              await recordPostError(rt.db, post.id, error.message);
-              result.failed++;
-              result.failures.push({ key: post.key, reason: error.message });
-              break;
-            }
-            if (error instanceof IntegrationError && error.code === "slack_unavailable") {
-              unavailable = error;
-              return;
-            }
-            throw error;
-          }
-        }
-        options.onProgress?.(++done, intents.length);
+          return slack.postMessage({
+            channel: post.kind === "escalation" ? (post.channelId ?? post.channel) : post.channel,
+            text: message.text,
+            blocks: message.blocks,
+            key: post.key,
+            ...(post.threadTs ? { threadTs: post.threadTs } : {}),
+          });
+        });
+        await recordPosted(rt.db, post, posted, new Date(rt.clock.now()));
+        result.posted++;
+      } catch (error) {
+        if (!(error instanceof IntegrationError) || error.code !== "slack_rejected") throw error;
+        // Refused (e.g. channel_not_found): certainly not posted; tried again next run.
+        await recordPostError(rt.db, post.id, error.message);
+        result.failed++;
+        result.failures.push({ key: post.key, reason: error.message });
       }
-    }),
+      progress();
+    }
+  };
+  await Promise.all(
+    [...byChannel.values()].map((posts) =>
+      channel(posts).catch((error: unknown) => {
+        // A Retry-After too long for this run leaves this channel's posts pending; anything else stops all.
+        if (!(error instanceof SlackRateLimited)) stopAll ??= error;
+      }),
+    ),
   );
-  if (unavailable) throw unavailable;
+  if (stopAll) throw stopAll;
 }
 
-/** Replaces messages whose decision changed (claimed, snoozed, not a fit, escalated, superseded). */
-async function updateMessages(rt: JobContext, slack: SlackApi, result: SlackPostResult): Promise<void> {
-  const rows = await decisionsToUpdate(rt.db);
-  const digests = new Set<string>();
-  for (const row of rows) {
-    if (!row.slackChannel || !row.slackTs) continue;
-    const post = await postByMessage(rt.db, row.slackChannel, row.slackTs);
-    if (post?.kind === "digest") {
-      const id = `${row.slackChannel}:${row.slackTs}`;
-      if (!digests.has(id)) {
-        digests.add(id);
-        await refreshDigest(rt, slack, post);
-        result.updated++;
-      }
-    } else {
-      await replaceMessage(rt, slack, row);
-      result.updated++;
-      continue;
+/**
+ * Replaces messages whose decision changed (claimed, snoozed, not a fit, escalated, superseded).
+ * A message Slack no longer has (deleted) is given up; a 429 is waited out; Slack down stops.
+ */
+async function updateMessages(
+  rt: JobContext,
+  slack: SlackApi,
+  options: SlackPostOptions,
+  result: SlackPostResult,
+): Promise<void> {
+  const maxWait = options.maxRetryAfterSeconds ?? 60;
+  const refreshed = new Set<string>();
+  for (const due of await decisionsToUpdate(rt.db)) {
+    try {
+      const done = await withRetryAfter(rt, result, maxWait, () =>
+        replaceMessage(rt, slack, due.id, refreshed),
+      );
+      if (done) result.updated++;
+    } catch (error) {
+      if (!(error instanceof IntegrationError) || error.code !== "slack_rejected") throw error;
+      // e.g. message_not_found: nothing left to replace.
+      await markUpdated(rt.db, [{ id: due.id, version: due.stateVersion }]);
+      result.failed++;
+      result.failures.push({ key: `update:${due.id}`, reason: error.message });
     }
-    await markUpdated(rt.db, [row.id]);
   }
 }
 
 /**
- * Replaces a routing's current message to show its state (the winner's claim, a snooze...): the
- * alert itself, or the digest listing it. Marks the update done.
+ * Replaces a routing's current message to show its state as it is now (the winner's claim, a
+ * snooze...): the alert itself, or the digest listing it. The update is marked done only for the
+ * version rendered: a change meanwhile leaves it due. `refreshed` skips a digest already
+ * re-rendered in this run. Returns whether a message was replaced.
  */
-export async function replaceMessage(rt: JobContext, slack: SlackApi, row: DecisionRow): Promise<void> {
-  if (!row.slackChannel || !row.slackTs) return;
+export async function replaceMessage(
+  rt: JobContext,
+  slack: SlackApi,
+  decisionId: bigint,
+  refreshed: Set<string> = new Set(),
+): Promise<boolean> {
+  const [row] = await decisionsById(rt.db, [decisionId]);
+  if (!row?.slackChannel || !row.slackTs) return false;
   const post = await postByMessage(rt.db, row.slackChannel, row.slackTs);
-  if (post?.kind === "digest") await refreshDigest(rt, slack, post);
-  else {
+  let replaced = false;
+  if (post?.kind === "digest") {
+    const id = `${row.slackChannel}:${row.slackTs}`;
+    if (!refreshed.has(id)) {
+      refreshed.add(id);
+      await refreshDigest(rt, slack, post);
+      replaced = true;
+    }
+  } else {
     const message = alertMessage(alertView(row, rt.config.config));
     await slack.updateMessage({ channelId: row.slackChannel, ts: row.slackTs, ...message });
+    replaced = true;
   }
-  await markUpdated(rt.db, [row.id]);
+  await markUpdated(rt.db, [{ id: row.id, version: row.stateVersion }]);
+  return replaced;
 }
 
 /** Re-renders a digest message: accounts claimed or dismissed since leave it. */
@@ -484,20 +569,4 @@ export async function refreshDigest(rt: JobContext, slack: SlackApi, post: Slack
   ).filter((d) => d.status === "open");
   const message = digestOf(rt, rows);
   await slack.updateMessage({ channelId: post.channelId, ts: post.ts, ...message });
-}
-
-/** Messages still to post: unposted intents, and open routings with no message yet. */
-async function pendingCount(rt: JobContext, since: Date): Promise<number> {
-  const instantPools = channelPlans(rt.config.config)
-    .filter((p) => p.mode === "instant")
-    .flatMap((p) => p.pools);
-  const { rows } = await rt.db.sql.query<{ n: number }>(
-    `SELECT (SELECT count(*)::int FROM slack_posts WHERE ts IS NULL AND posted_at IS NULL)
-      + (SELECT count(*)::int FROM routing_decisions d WHERE d.status = 'open' AND d.slack_ts IS NULL
-        AND d.pool = ANY($1::text[]) AND d.decided_at >= $2
-        AND NOT EXISTS (SELECT 1 FROM slack_posts p WHERE p.decision_id = d.id AND p.kind = 'alert'
-          AND p.ts IS NULL AND p.posted_at IS NULL)) AS n`,
-    [instantPools, since.toISOString()],
-  );
-  return rows[0]?.n ?? 0;
 }

@@ -30,9 +30,18 @@ export function companyPropertyValues(state: CompanyState): Record<string, strin
     [COMPANY.timeToClaim]: timeToClaim,
     [COMPANY.configVersion]: state.configVersion ?? "",
   };
-  // A claim in Slack makes the claimer the company's owner (never cleared by us otherwise).
-  if (state.claimerOwnerId) values.hubspot_owner_id = state.claimerOwnerId;
   return values;
+}
+
+/**
+ * The owner to write to the company after a claim in Slack: the claimer's HubSpot owner id,
+ * unless it is already written or HubSpot refused that very value before. Written on its own
+ * (never in the same update as the scores, so a refused owner cannot block them); never cleared.
+ */
+export function ownerChange(state: CompanyState): string | null {
+  const owner = state.claimerOwnerId;
+  if (!owner || state.written.hubspot_owner_id === owner || state.ownerRejected === owner) return null;
+  return owner;
 }
 
 /**

@@ -3,17 +3,20 @@ import type { Database } from "../../store/database.ts";
 import {
   adoptStoredCompanyIds,
   type CompanyMatch,
+  companiesToReadOwners,
   companyOwners,
   forgetCompanies,
   matchedCompanies,
+  recordCompanyOwners,
   recordMatches,
+  recordOwnerRejected,
   recordRejected,
   recordWritten,
   type UnmatchedAccount,
   unmatchedAccounts,
 } from "../../store/hubspot-store.ts";
 import { type BatchWrite, type CrmObject, writeInBatches } from "./batch-write.ts";
-import { changedProperties, companyPropertyValues } from "./company-property-values.ts";
+import { changedProperties, companyPropertyValues, ownerChange } from "./company-property-values.ts";
 import { type HubSpotHttp, rejectedAnswer } from "./hubspot-http.ts";
 import { COMPANY } from "./property-definitions.ts";
 
@@ -275,6 +278,81 @@ export async function writeCompanies(db: Database, http: HubSpotHttp, now: Date)
     },
   });
   return result;
+}
+
+/**
+ * After a claim in Slack the company's owner becomes the claimer: written on its own update (a
+ * refused owner must not block the scores), 100 companies a call; a refused owner is recorded and
+ * not sent again until the claimer's owner changes.
+ */
+export async function writeCompanyOwners(
+  db: Database,
+  http: HubSpotHttp,
+  now: Date,
+): Promise<{ written: number; rejected: { accountId: string; reason: string }[] }> {
+  const writes = (await matchedCompanies(db)).flatMap((state) => {
+    const owner = ownerChange(state);
+    return owner ? [{ accountId: state.accountId, companyId: state.companyId, owner }] : [];
+  });
+  const result = { written: 0, rejected: [] as { accountId: string; reason: string }[] };
+  await writeInBatches(http, writes, {
+    path: companyUpdate.path,
+    key: (w) => w.companyId,
+    input: (w) => ({ id: w.companyId, properties: { hubspot_owner_id: w.owner } }),
+    resultKey: (r) => r.id,
+    settled: async (outcome) => {
+      await recordWritten(
+        db,
+        outcome.ok.map(({ item }) => ({
+          accountId: item.accountId,
+          properties: { hubspot_owner_id: item.owner },
+        })),
+        now,
+      );
+      await recordOwnerRejected(
+        db,
+        outcome.rejected.map(({ item, reason }) => ({
+          accountId: item.accountId,
+          ownerId: item.owner,
+          reason,
+        })),
+        now,
+      );
+      result.written += outcome.ok.length;
+      result.rejected.push(
+        ...outcome.rejected.map(({ item, reason }) => ({ accountId: item.accountId, reason })),
+      );
+    },
+  });
+  return result;
+}
+
+/**
+ * Reads the current owner of matched companies whose account has a routing waiting for its rep
+ * (100 companies a call): the existing-owner rule then sees who owns the company now, also for
+ * companies matched long ago or adopted from a stored id.
+ */
+export async function readCompanyOwners(db: Database, http: HubSpotHttp): Promise<number> {
+  const companies = await companiesToReadOwners(db);
+  let read = 0;
+  await writeInBatches(http, companies, {
+    path: "/crm/v3/objects/companies/batch/read",
+    key: (c) => c.companyId,
+    input: (c) => ({ id: c.companyId }),
+    extra: { properties: ["hubspot_owner_id"] },
+    resultKey: (r) => r.id,
+    settled: async (outcome) => {
+      await recordCompanyOwners(
+        db,
+        outcome.ok.map(({ item, result }) => ({
+          accountId: item.accountId,
+          ownerId: result.properties.hubspot_owner_id || null,
+        })),
+      );
+      read += outcome.ok.length;
+    },
+  });
+  return read;
 }
 
 export interface CompanyWrite {

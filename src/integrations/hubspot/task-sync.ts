@@ -5,6 +5,7 @@ import {
   markTasksSent,
   type PendingTask,
   pendingTasks,
+  recordTaskOwnerRejected,
   recordTasks,
 } from "../../store/hubspot-store.ts";
 import { type CrmObject, inBatches, writeInBatches } from "./batch-write.ts";
@@ -250,12 +251,13 @@ export async function syncTaskOwners(
   const byEmail = await resolveOwners(
     db,
     http,
-    claimed.filter((c) => !c.claimerOwnerId && c.writtenOwnerId === null).map((c) => c.claimerEmail),
+    claimed.filter((c) => !c.claimerOwnerId).map((c) => c.claimerEmail),
     now,
   );
   const changes = claimed.flatMap((c) => {
     const owner = c.claimerOwnerId ?? byEmail.get(c.claimerEmail.toLowerCase());
-    return owner && owner !== c.writtenOwnerId ? [{ ...c, owner }] : [];
+    // Not again what is written, nor what HubSpot refused for this task.
+    return owner && owner !== c.writtenOwnerId && owner !== c.rejectedOwnerId ? [{ ...c, owner }] : [];
   });
   const result = { updated: 0, rejected: [] as { accountId: string; reason: string }[] };
   await writeInBatches(http, changes, {
@@ -268,9 +270,13 @@ export async function syncTaskOwners(
         db,
         outcome.ok.map(({ item }) => ({ decisionId: item.decisionId, ownerId: item.owner })),
       );
+      await recordTaskOwnerRejected(
+        db,
+        outcome.rejected.map(({ item }) => ({ decisionId: item.decisionId, ownerId: item.owner })),
+      );
       result.updated += outcome.ok.length;
       result.rejected.push(
-        ...outcome.rejected.map(({ item, reason }) => ({ accountId: item.claimerId, reason })),
+        ...outcome.rejected.map(({ item, reason }) => ({ accountId: item.accountId, reason })),
       );
     },
   });

@@ -40,8 +40,10 @@ export interface SlackApi {
     key?: string;
   }): Promise<void>;
   postEphemeral(message: { channelId: string; user: string; text: string; blocks?: Block[] }): Promise<void>;
-  /** Our messages (with their keys) in a channel since `oldest`, newest first. */
+  /** Our messages (with their keys) in a channel since `oldest`, newest first (top-level only). */
   history(channelId: string, oldest: Date): Promise<HistoryMessage[]>;
+  /** The replies in a thread since `oldest` (with their keys): history does not list them. */
+  replies(channelId: string, threadTs: string, oldest: Date): Promise<HistoryMessage[]>;
   /** A channel's id from its name (#name or name), via conversations.list; null if not found. */
   channelIdByName(name: string): Promise<string | null>;
 }
@@ -130,15 +132,26 @@ export function createSlackApi(options: {
             ...(cursor ? { cursor } : {}),
           }),
         );
-        for (const m of page.messages ?? []) {
-          const metadata = (m as { metadata?: { event_type?: string; event_payload?: { key?: unknown } } })
-            .metadata;
-          const key =
-            metadata?.event_type === POST_EVENT_TYPE && typeof metadata.event_payload?.key === "string"
-              ? metadata.event_payload.key
-              : null;
-          if (m.ts) found.push({ ts: m.ts, key });
-        }
+        for (const m of page.messages ?? []) if (m.ts) found.push({ ts: m.ts, key: keyOf(m) });
+        cursor = page.has_more ? page.response_metadata?.next_cursor || undefined : undefined;
+      } while (cursor);
+      return found;
+    },
+    async replies(channelId, threadTs, oldest) {
+      const found: HistoryMessage[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await call("conversations.replies", () =>
+          client.conversations.replies({
+            channel: channelId,
+            ts: threadTs,
+            oldest: (oldest.getTime() / 1000).toFixed(6),
+            include_all_metadata: true,
+            limit: 200,
+            ...(cursor ? { cursor } : {}),
+          }),
+        );
+        for (const m of page.messages ?? []) if (m.ts) found.push({ ts: m.ts, key: keyOf(m) });
         cursor = page.has_more ? page.response_metadata?.next_cursor || undefined : undefined;
       } while (cursor);
       return found;
@@ -162,6 +175,15 @@ export function createSlackApi(options: {
       return null;
     },
   };
+}
+
+/** The key our metadata carries, or null for another message. */
+function keyOf(message: unknown): string | null {
+  const metadata = (message as { metadata?: { event_type?: string; event_payload?: { key?: unknown } } })
+    .metadata;
+  return metadata?.event_type === POST_EVENT_TYPE && typeof metadata.event_payload?.key === "string"
+    ? metadata.event_payload.key
+    : null;
 }
 
 /** A WebClient error as an IntegrationError of its category (by error code and Slack's error string). */

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   changedProperties,
   companyPropertyValues,
+  ownerChange,
 } from "../../../../src/integrations/hubspot/company-property-values.ts";
 import type { CompanyState } from "../../../../src/store/hubspot-store.ts";
 
@@ -25,6 +26,7 @@ const state: CompanyState = {
   claimedBy: "Ana Ruiz",
   claimedAt: new Date("2026-11-01T01:30:00Z"),
   claimerOwnerId: null,
+  ownerRejected: null,
   written: {},
   rejected: null,
 };
@@ -49,9 +51,17 @@ describe("companyPropertyValues", () => {
     });
   });
 
-  it("makes the claimer the company owner when their HubSpot owner id is known, and never clears an owner", () => {
-    expect(companyPropertyValues({ ...state, claimerOwnerId: "9001" }).hubspot_owner_id).toBe("9001");
-    expect(companyPropertyValues(state)).not.toHaveProperty("hubspot_owner_id");
+  it("writes the claimer as the company owner on its own: once, never a value HubSpot refused, never cleared", () => {
+    expect(companyPropertyValues({ ...state, claimerOwnerId: "9001" })).not.toHaveProperty(
+      "hubspot_owner_id",
+    );
+    expect(ownerChange({ ...state, claimerOwnerId: "9001" })).toBe("9001");
+    expect(ownerChange(state)).toBeNull();
+    expect(
+      ownerChange({ ...state, claimerOwnerId: "9001", written: { hubspot_owner_id: "9001" } }),
+    ).toBeNull();
+    expect(ownerChange({ ...state, claimerOwnerId: "9001", ownerRejected: "9001" })).toBeNull();
+    expect(ownerChange({ ...state, claimerOwnerId: "9002", ownerRejected: "9001" })).toBe("9002");
   });
 
   it("clears what is unknown: no ICP, never routed, never claimed", () => {

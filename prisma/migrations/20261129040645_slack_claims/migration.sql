@@ -12,14 +12,18 @@ ALTER TABLE "routing_decisions" ADD COLUMN     "assigned_at" TIMESTAMPTZ(3),
 ADD COLUMN     "assignment_reason" TEXT,
 ADD COLUMN     "escalations" INTEGER NOT NULL DEFAULT 0,
 ADD COLUMN     "hubspot_task_owner_id" TEXT,
+ADD COLUMN     "hubspot_task_owner_rejected" TEXT,
 ADD COLUMN     "rule" TEXT,
 ADD COLUMN     "shadow" BOOLEAN NOT NULL DEFAULT false,
 ADD COLUMN     "skipped" JSONB NOT NULL DEFAULT '[]',
+ADD COLUMN     "sla_from" TIMESTAMPTZ(3),
 ADD COLUMN     "slack_update_due" BOOLEAN NOT NULL DEFAULT false,
-ADD COLUMN     "snoozed_until" TIMESTAMPTZ(3);
+ADD COLUMN     "snoozed_until" TIMESTAMPTZ(3),
+ADD COLUMN     "state_version" INTEGER NOT NULL DEFAULT 0;
 
 -- AlterTable
-ALTER TABLE "hubspot_companies" ADD COLUMN     "owner_id" TEXT;
+ALTER TABLE "hubspot_companies" ADD COLUMN     "owner_id" TEXT,
+ADD COLUMN     "owner_rejected" TEXT;
 
 -- CreateTable
 CREATE TABLE "routing_rotations" (
@@ -75,6 +79,9 @@ CREATE TABLE "slack_channels" (
 );
 
 -- CreateIndex
+CREATE INDEX "routing_feedback_decision_id_idx" ON "routing_feedback"("decision_id");
+
+-- CreateIndex
 CREATE INDEX "routing_feedback_account_id_at_idx" ON "routing_feedback"("account_id", "at" DESC);
 
 -- CreateIndex
@@ -82,6 +89,9 @@ CREATE INDEX "routing_feedback_kind_at_idx" ON "routing_feedback"("kind", "at");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "slack_posts_key_key" ON "slack_posts"("key");
+
+-- CreateIndex
+CREATE INDEX "slack_posts_decision_id_idx" ON "slack_posts"("decision_id");
 
 -- CreateIndex
 CREATE INDEX "slack_posts_posted_at_idx" ON "slack_posts"("posted_at");
