@@ -133,6 +133,15 @@ export async function mountSlackApp(
     return ephemeral(channelId, user, `Nothing changed: this account is ${what}.`);
   };
 
+  /**
+   * A click's work starts after its ack has gone out and requests already waiting have reached
+   * theirs (in a burst, acks first). Not a queue: a slow Slack must never hold up other claims.
+   */
+  const afterAck = async <T>(work: () => Promise<T>): Promise<T> => {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return work();
+  };
+
   const decisionOf = (value: string | undefined): bigint | null =>
     value && /^\d{1,18}$/.test(value) ? BigInt(value) : null;
 
@@ -141,8 +150,10 @@ export async function mountSlackApp(
     const id = decisionOf((action as { value?: string }).value);
     const channelId = (body as { channel?: { id?: string } }).channel?.id;
     if (id === null) return;
-    const outcome = await claimRouting(rt, id, { slackUserId: body.user.id });
-    await answer(outcome, channelId, body.user.id, "claim");
+    await afterAck(async () => {
+      const outcome = await claimRouting(rt, id, { slackUserId: body.user.id });
+      await answer(outcome, channelId, body.user.id, "claim");
+    });
   });
 
   app.action(ACTIONS.snooze, async ({ ack, body, action }) => {
@@ -154,14 +165,12 @@ export async function mountSlackApp(
     const id = decisionOf(picked?.decisionId);
     const channelId = (body as { channel?: { id?: string } }).channel?.id;
     if (id === null || !option) return;
-    const until = new Date(rt.clock.now() + option.days * 86_400_000);
-    const outcome = await snoozeRouting(
-      rt,
-      id,
-      { slackUserId: body.user.id },
-      { until, option: option.value },
-    );
-    await answer(outcome, channelId, body.user.id, "snooze");
+    await afterAck(async () => {
+      const until = new Date(rt.clock.now() + option.days * 86_400_000);
+      const snooze = { until, option: option.value };
+      const outcome = await snoozeRouting(rt, id, { slackUserId: body.user.id }, snooze);
+      await answer(outcome, channelId, body.user.id, "snooze");
+    });
   });
 
   app.action(ACTIONS.notAFit, async ({ ack, body, action }) => {
@@ -173,8 +182,10 @@ export async function mountSlackApp(
     const id = decisionOf(picked?.decisionId);
     const channelId = (body as { channel?: { id?: string } }).channel?.id;
     if (id === null || !reason) return;
-    const outcome = await dismissRouting(rt, id, { slackUserId: body.user.id }, reason.value);
-    await answer(outcome, channelId, body.user.id, "dismiss");
+    await afterAck(async () => {
+      const outcome = await dismissRouting(rt, id, { slackUserId: body.user.id }, reason.value);
+      await answer(outcome, channelId, body.user.id, "dismiss");
+    });
   });
 
   // Acked at once (empty: Slack shows nothing), then answered privately through the response URL.

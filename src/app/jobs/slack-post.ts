@@ -337,13 +337,13 @@ async function render(rt: JobContext, post: SlackPostRow): Promise<SlackMessage 
   const config = rt.config.config;
   if (post.kind === "alert" && post.decisionId !== null) {
     const [row] = await decisionsById(rt.db, [post.decisionId]);
-    if (!row || row.status !== "open") return null;
+    if (row?.status !== "open") return null;
     return alertMessage(alertView(row, config));
   }
   if (post.kind === "escalation" && post.decisionId !== null) {
     // Only while the routing is still open at that escalation: a claim since makes it moot.
     const [row] = await decisionsById(rt.db, [post.decisionId]);
-    if (!row || row.status !== "open" || row.escalations !== post.payload.escalation) return null;
+    if (row?.status !== "open" || row.escalations !== post.payload.escalation) return null;
     const text = post.payload.mention?.[0] ?? "Still unclaimed.";
     return { text, blocks: [{ type: "section", text: { type: "mrkdwn", text } }] };
   }
@@ -404,9 +404,6 @@ async function withRetryAfter<T>(
   }
 }
 
-/** Slack counts posts per channel by arrival: a little slack keeps jitter from making a 429. */
-const PACING_MARGIN_MS = 25;
-
 /**
  * Posts every unposted intent: channels in parallel, each paced, in intent order. Every channel
  * runs to its end or to the first stop (Slack down, or a Retry-After too long for this run):
@@ -427,7 +424,6 @@ async function postIntents(
     byChannel.set(channel, [...(byChannel.get(channel) ?? []), post]);
   }
   const interval = options.postIntervalMs ?? 1000;
-  const margin = interval > 0 ? PACING_MARGIN_MS : 0;
   const maxWait = options.maxRetryAfterSeconds ?? 60;
   let done = 0;
   let stopAll: unknown = null;
@@ -464,16 +460,22 @@ async function postIntents(
       await markAttempt(rt.db, post.id, null);
       try {
         const posted = await withRetryAfter(rt, result, maxWait, async () => {
-          const wait = last + interval + margin - rt.clock.now();
+          // Paced from the previous post's answer: Slack counts posts by arrival, which lies
+          // between our send and its answer, so this keeps every gap at or above the interval
+          // whatever the latency (at the cost of one round trip per post).
+          const wait = last + interval - rt.clock.now();
           if (wait > 0) await rt.clock.sleep(wait);
-          last = rt.clock.now();
-          return slack.postMessage({
-            channel: post.kind === "escalation" ? (post.channelId ?? post.channel) : post.channel,
-            text: message.text,
-            blocks: message.blocks,
-            key: post.key,
-            ...(post.threadTs ? { threadTs: post.threadTs } : {}),
-          });
+          try {
+            return await slack.postMessage({
+              channel: post.kind === "escalation" ? (post.channelId ?? post.channel) : post.channel,
+              text: message.text,
+              blocks: message.blocks,
+              key: post.key,
+              ...(post.threadTs ? { threadTs: post.threadTs } : {}),
+            });
+          } finally {
+            last = rt.clock.now();
+          }
         });
         await recordPosted(rt.db, post, posted, new Date(rt.clock.now()));
         result.posted++;
