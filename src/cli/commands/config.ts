@@ -16,7 +16,9 @@ export const configCheckCommand: Command = {
         text: [
           `${file}: valid`,
           `version ${result.version}: ${c.signals.length} signals, ${c.personas.length} personas, ${c.milestones.length} milestones, ` +
-            `${c.routing.pools.length} pools, ${c.routing.reps.length} reps; tiers hot >= ${c.tiers.hot}, warm >= ${c.tiers.warm}`,
+            `${c.routing.pools.length} pools, ${c.routing.reps.length} reps, ${c.routing.managers.length} manager${c.routing.managers.length === 1 ? "" : "s"}` +
+            `${c.routing.sla ? `, SLA ${c.routing.sla.claimWithinHours} h` : ""}${c.slack.shadow ? `, shadow mode (${c.slack.shadow.channel})` : ""}; ` +
+            `tiers hot >= ${c.tiers.hot}, warm >= ${c.tiers.warm}`,
         ].join("\n"),
       };
     }
