@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { type Clock, systemClock } from "../clock.ts";
 import { type LoadedConfig, loadConfig } from "../config/load-config.ts";
 import type { Settings } from "../config/settings.ts";
+import { ConfigError } from "../errors.ts";
 import { createHttpHost, type HttpHost, type ServerTimeouts, sendJson } from "../http/http-host.ts";
 import { mountTrackingApi } from "../integrations/segment/tracking-api.ts";
 import { type Database, openDatabase } from "../store/database.ts";
@@ -28,6 +29,11 @@ export interface Runtime {
    * interactivity with SLACK_SIGNING_SECRET, or Socket Mode with SLACK_APP_TOKEN), then listens.
    */
   listen(port: number, host?: string): Promise<number>;
+  /**
+   * Reads the config file again: a valid file whose version changed replaces the config in force
+   * (`changed`); an invalid one is refused (`error`, the full report) and the last good config stays.
+   */
+  reloadConfig(): { changed: boolean; error: ConfigError | null };
   /** Closes the HTTP server and the database; safe to call twice. */
   close(): Promise<void>;
 }
@@ -72,6 +78,17 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     get config() {
       config ??= loadConfig(settings.configPath);
       return config;
+    },
+    reloadConfig() {
+      try {
+        const next = loadConfig(settings.configPath);
+        const changed = config !== undefined && next.version !== config.version;
+        config = next;
+        return { changed, error: null };
+      } catch (error) {
+        if (error instanceof ConfigError) return { changed: false, error };
+        throw error;
+      }
     },
     http,
     async listen(port, host) {

@@ -47,9 +47,9 @@ export async function mountSlackApp(
   const slack = slackApiFor(settings, log);
   if (!slack || !settings.slackBotToken)
     throw new Error("SLACK_BOT_TOKEN is required with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN");
-  const config = rt.config.config;
-  // Claims reference people by id: mirror the config's reps and managers once, up front.
-  await rt.db.transaction((tx) => syncPeople(tx, config));
+  // Claims reference people by id: mirror the config's reps and managers up front (and again
+  // with each Slack job, so a reloaded config's new people are there too).
+  await rt.db.transaction((tx) => syncPeople(tx, rt.config.config));
   const logger = slackLogger(log);
   const clientOptions = { slackApiUrl: settings.slackApiUrl };
   let app: App;
@@ -113,11 +113,11 @@ export async function mountSlackApp(
     }
     if (outcome.kind === "not-found") return ephemeral(channelId, user, "This routing no longer exists.");
     if (outcome.kind === "not-allowed") {
-      const pool = config.routing.pools.find((p) => p.key === outcome.pool);
+      const pool = rt.config.config.routing.pools.find((p) => p.key === outcome.pool);
       return ephemeral(channelId, user, notAllowedText(pool?.label ?? outcome.pool));
     }
     const row = outcome.row;
-    const state = alertState(row, members(config));
+    const state = alertState(row, members(rt.config.config));
     if (state.kind === "claimed") {
       if (state.by.slackUserId === user) return; // a double click or a retry of the winner's click
       return ephemeral(channelId, user, claimedElsewhereText(state.by, state.at, row.decidedAt));
@@ -208,6 +208,7 @@ export async function mountSlackApp(
       );
       return;
     }
+    const config = rt.config.config;
     const view = alertView(latest, config);
     const owner = latest.repId ? (members(config).get(latest.repId)?.name ?? latest.repId) : null;
     const message = accountSummary({ ...view, decisionId: view.decisionId, owner });

@@ -5,8 +5,10 @@ import { systemClock } from "../clock.ts";
 import { loadSettings, SECRET_SETTINGS } from "../config/settings.ts";
 import { describeError, UsageError } from "../errors.ts";
 import { redactSecrets } from "../redact.ts";
+import { currentCycle } from "../store/cycle-store.ts";
 import type { CliContext, Command, Values } from "./command.ts";
 import { configCheckCommand, configSchemaCommand } from "./commands/config.ts";
+import { runOnceCommand, workerCommand } from "./commands/cycle.ts";
 import { dbMigrateCommand } from "./commands/db-migrate.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { evaluateCommand } from "./commands/evaluate.ts";
@@ -40,6 +42,8 @@ const COMMANDS: Record<string, Command> = {
   "hubspot sync": hubspotSyncCommand,
   "hubspot preview": hubspotPreviewCommand,
   "hubspot outcomes": hubspotOutcomesCommand,
+  "run-once": runOnceCommand,
+  worker: workerCommand,
   "routing explain": routingExplainCommand,
   "slack post": slackPostCommand,
   "slack manifest": slackManifestCommand,
@@ -100,6 +104,11 @@ export async function main(
       {
         level: settings.logLevel,
         base: undefined,
+        // Every line logged during a scheduled cycle carries its id.
+        mixin: () => {
+          const cycle = currentCycle();
+          return cycle === undefined ? {} : { cycle: String(cycle) };
+        },
         hooks: { streamWrite: (line) => redactSecrets(line, secrets) },
       },
       pino.destination({ dest: 2, sync: true }),

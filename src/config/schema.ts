@@ -422,8 +422,16 @@ const cooldowns = z.strictObject({
 const schedule = z.strictObject({
   cron: z
     .string()
-    .refine((expr) => cron.validate(expr), { error: "expected a cron expression such as */15 * * * *" })
-    .default("*/15 * * * *"),
+    .refine((expr) => cron.validate(expr), {
+      error: "expected a cron expression such as */15 * * * * (a sixth, seconds field first is allowed)",
+    })
+    .default("*/15 * * * *")
+    .describe("when the worker runs a cycle: score, HubSpot, Slack"),
+  outcomesCron: z
+    .string()
+    .refine((expr) => cron.validate(expr), { error: "expected a cron expression such as 0 6 * * *" })
+    .default("0 6 * * *")
+    .describe("how often a cycle also reads outcomes (won deals) back from HubSpot"),
   timezone: z
     .string()
     .refine(
@@ -454,7 +462,7 @@ export const configSchema = z
     slack,
     hubspot: hubspot.prefault({}),
     cooldowns: cooldowns.prefault({}),
-    schedule: schedule.default({ cron: "*/15 * * * *", timezone: "UTC" }),
+    schedule: schedule.prefault({}),
   })
   // Cross-references run even when other parts are invalid (`when`), so one report lists every
   // problem; the value may then be partly malformed, hence the defensive reads.

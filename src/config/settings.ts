@@ -53,6 +53,11 @@ const settingsSchema = z.object({
     .min(0, { error: "expected milliseconds from 0 to 60000" })
     .max(60_000, { error: "expected milliseconds from 0 to 60000" })
     .default(1000),
+  PQL_SHUTDOWN_TIMEOUT: z.coerce
+    .number({ error: "expected seconds from 0 to 3600" })
+    .min(0, { error: "expected seconds from 0 to 3600" })
+    .max(3600, { error: "expected seconds from 0 to 3600" })
+    .default(30),
   PQL_PUBLIC_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), {
     error: "expected the https:// URL where Slack reaches `serve`",
   }),
@@ -78,6 +83,8 @@ export type Settings = {
   slackPostIntervalMs: number;
   /** Where Slack reaches `serve` (for the app manifest). */
   publicUrl: string | undefined;
+  /** How long a stopping worker waits for the cycle in progress. */
+  shutdownTimeoutMs: number;
 };
 
 /** Names of settings whose values are secret: never logged, never echoed in an error. */
@@ -124,6 +131,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
     slackAppToken: s.SLACK_APP_TOKEN,
     slackPostIntervalMs: s.SLACK_POST_INTERVAL_MS,
     publicUrl: s.PQL_PUBLIC_URL,
+    shutdownTimeoutMs: s.PQL_SHUTDOWN_TIMEOUT * 1000,
   };
 }
 

@@ -6,6 +6,7 @@ const JOBS = {
   "scoring pass": 7_243_190_512,
   "HubSpot sync": 7_243_190_513,
   "Slack posting": 7_243_190_514,
+  "scheduled cycle": 7_243_190_515,
 } as const;
 
 /**
@@ -20,20 +21,34 @@ export async function withJobLock<T>(
   job: keyof typeof JOBS,
   work: () => Promise<T>,
 ): Promise<T> {
-  if (db.engine !== "postgres") return inProcess(db, job, work);
+  const outcome = await tryJobLock(db, job, work);
+  if (!outcome.ran) {
+    throw new StoreError(`another ${job} is running on ${db.location}`, {
+      hint: "wait for it to finish; the scheduled worker and CLI commands take turns",
+    });
+  }
+  return outcome.value;
+}
+
+/**
+ * Runs `work` if no other `job` of its kind runs on this database (any process, any replica),
+ * else returns at once with `ran: false`: how worker replicas take turns at the scheduled cycle.
+ */
+export async function tryJobLock<T>(
+  db: Database,
+  job: keyof typeof JOBS,
+  work: () => Promise<T>,
+): Promise<{ ran: true; value: T } | { ran: false }> {
+  if (db.engine !== "postgres") return { ran: true, value: await inProcess(db, job, work) };
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<{ locked: boolean }>("SELECT pg_try_advisory_xact_lock($1) AS locked", [
       JOBS[job],
     ]);
-    if (!rows[0]?.locked) {
-      throw new StoreError(`another ${job} is running on ${db.location}`, {
-        hint: "wait for it to finish; the scheduled worker and CLI commands take turns",
-      });
-    }
+    if (!rows[0]?.locked) return { ran: false as const };
     // The lock's transaction sits idle while the job works on other connections: a server-wide
     // idle_in_transaction_session_timeout must not end it (and the lock) halfway.
     await tx.query("SET LOCAL idle_in_transaction_session_timeout = 0");
-    return work();
+    return { ran: true as const, value: await work() };
   });
 }
 

@@ -93,7 +93,7 @@ describe("an invalid config", () => {
       `routing.pools[1].capacity: expected a positive integer, got -3 (line ${lineOf(source, "capacity: -3")}, column 17)`,
     );
     expect(found[2]).toMatch(
-      /^schedule\.cron: expected a cron expression such as \*\/15 \* \* \* \*, got "every day"/,
+      /^schedule\.cron: expected a cron expression such as \*\/15 \* \* \* \* \(a sixth, seconds field first is allowed\), got "every day"/,
     );
   });
 
