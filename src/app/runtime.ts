@@ -8,6 +8,7 @@ import { mountTrackingApi } from "../integrations/segment/tracking-api.ts";
 import { type Database, openDatabase } from "../store/database.ts";
 import { storeMessages } from "../store/message-store.ts";
 import { migrate } from "../store/migrate.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
 import { mountSlackApp, type SlackAppHandle } from "./slack-app.ts";
 
 /**
@@ -22,8 +23,10 @@ export interface Runtime {
   readonly db: Database;
   /** The RevOps config, read and validated on first use: a job that needs none never reads it. */
   readonly config: LoadedConfig;
-  /** The process's one HTTP server: health always; ingest once `listen` finds a write key. */
+  /** The process's one HTTP server: health and metrics always; ingest once `listen` finds a write key. */
   readonly http: HttpHost;
+  /** The process's Prometheus metrics, served at GET /metrics. */
+  readonly metrics: Metrics;
   /**
    * Mounts what the settings enable (the Tracking API with PQL_INGEST_WRITE_KEY; Slack
    * interactivity with SLACK_SIGNING_SECRET, or Socket Mode with SLACK_APP_TOKEN), then listens.
@@ -67,6 +70,12 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   }
   const http = createHttpHost({ log, ...(options.httpTimeouts ? { timeouts: options.httpTimeouts } : {}) });
   http.route("GET", "/healthz", (_req, res) => sendJson(res, 200, { ok: true }));
+  const metrics = createMetrics(db);
+  http.route("GET", "/metrics", async (_req, res) => {
+    const body = await metrics.registry.metrics();
+    res.writeHead(200, { "Content-Type": metrics.registry.contentType });
+    res.end(body);
+  });
   let closing: Promise<void> | undefined;
   let mounted = false;
   let slackApp: SlackAppHandle | undefined;
@@ -75,6 +84,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     log,
     clock,
     db,
+    metrics,
     get config() {
       config ??= loadConfig(settings.configPath);
       return config;
@@ -97,7 +107,11 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
         mounted = true;
         mountTrackingApi(http, {
           writeKey,
-          store: (messages) => storeMessages(db, messages, clock),
+          store: async (messages) => {
+            const stored = await storeMessages(db, messages, clock);
+            metrics.ingested({ ...stored, rejected: stored.rejected.length });
+            return stored;
+          },
           log,
           now: () => new Date(clock.now()),
         });

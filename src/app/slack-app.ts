@@ -19,6 +19,7 @@ import { findAccountId } from "../store/score-store.ts";
 import { decisionsOfAccount } from "../store/slack-store.ts";
 import { type ActionOutcome, claimRouting, dismissRouting, snoozeRouting } from "./jobs/slack-actions.ts";
 import { replaceMessage } from "./jobs/slack-post.ts";
+import type { Metrics } from "./metrics.ts";
 import type { JobContext } from "./runtime.ts";
 
 export interface SlackAppHandle {
@@ -28,9 +29,18 @@ export interface SlackAppHandle {
 }
 
 /** The bot token, or null when Slack is not connected. */
-export function slackApiFor(settings: Settings, log: Logger): SlackApi | null {
+export function slackApiFor(
+  settings: Settings,
+  log: Logger,
+  metrics?: Pick<Metrics, "slackCall">,
+): SlackApi | null {
   if (!settings.slackBotToken) return null;
-  return createSlackApi({ token: settings.slackBotToken, apiUrl: settings.slackApiUrl, log });
+  return createSlackApi({
+    token: settings.slackBotToken,
+    apiUrl: settings.slackApiUrl,
+    log,
+    ...(metrics ? { onCall: (method, outcome) => metrics.slackCall(method, outcome) } : {}),
+  });
 }
 
 /**
@@ -41,10 +51,10 @@ export function slackApiFor(settings: Settings, log: Logger): SlackApi | null {
  * jobs, whose conditional updates make retries and double clicks change state once.
  */
 export async function mountSlackApp(
-  rt: JobContext & { settings: Settings; http: HttpHost },
+  rt: JobContext & { settings: Settings; http: HttpHost; metrics?: Metrics },
 ): Promise<SlackAppHandle> {
   const { settings, log } = rt;
-  const slack = slackApiFor(settings, log);
+  const slack = slackApiFor(settings, log, rt.metrics);
   if (!slack || !settings.slackBotToken)
     throw new Error("SLACK_BOT_TOKEN is required with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN");
   // Claims reference people by id: mirror the config's reps and managers up front (and again

@@ -36,6 +36,7 @@ export function startWorker(rt: Runtime, options: CycleOptions = {}): Worker {
   const tick = async (): Promise<CycleResult | null> => {
     if (stopping) return null;
     const reload = rt.reloadConfig();
+    rt.metrics.configRefused(reload.error !== null);
     if (reload.error) {
       configError = reload.error.message;
       log.error(

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { pino } from "pino";
+import pinoPretty from "pino-pretty";
 import { createRuntime, type Runtime } from "../app/runtime.ts";
 import { systemClock } from "../clock.ts";
 import { loadSettings, SECRET_SETTINGS } from "../config/settings.ts";
@@ -111,7 +112,10 @@ export async function main(
         },
         hooks: { streamWrite: (line) => redactSecrets(line, secrets) },
       },
-      pino.destination({ dest: 2, sync: true }),
+      // People at a terminal read pretty lines; services and pipes get JSON lines.
+      stderr.isTTY
+        ? pinoPretty({ destination: 2, sync: true, colorize: true, translateTime: "SYS:HH:MM:ss" })
+        : pino.destination({ dest: 2, sync: true }),
     );
     const clock = systemClock;
     const ctx: CliContext = {

@@ -164,6 +164,50 @@ for (const engine of ENGINES) {
         }
       });
 
+      it("a whole cycle at trace level, with every secret set and stages failing, logs no secret", async () => {
+        const secrets = {
+          HUBSPOT_ACCESS_TOKEN: "pat-na1-trace-secret-0001",
+          SLACK_BOT_TOKEN: "xoxb-trace-secret-0002",
+          SLACK_SIGNING_SECRET: "trace-signing-secret-0003",
+          SLACK_APP_TOKEN: "xapp-trace-secret-0004",
+          PQL_INGEST_WRITE_KEY: "trace-write-key-0005",
+        };
+        const password = "trace-db-password-0006";
+        const databaseUrl = store.env.DATABASE_URL?.replace("postgres@", `postgres:${password}@`);
+        // Work for both vendors whatever earlier tests did: routings to post, companies to match.
+        await query("UPDATE routing_decisions SET slack_ts = NULL, slack_channel = NULL, status = 'open'");
+        await query("DELETE FROM slack_posts");
+        await query("DELETE FROM hubspot_companies");
+        // HubSpot repeats the Authorization header in its error; Slack refuses the token.
+        const hub = new FakeHubSpot({ token: secrets.HUBSPOT_ACCESS_TOKEN });
+        const slack = await startFakeSlack({ channels: CHANNELS });
+        try {
+          const hubUrl = await hub.start();
+          hub.script(
+            { method: "POST", path: "/crm/v3/objects/companies/search" },
+            { status: 400, echoAuthorization: true },
+          );
+          const run = await runCli(["run-once", "--json"], {
+            ...env,
+            ...secrets,
+            ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+            HUBSPOT_BASE_URL: hubUrl,
+            SLACK_API_URL: slack.url,
+            LOG_LEVEL: "trace",
+          });
+          expect(run.code, JSON.stringify(run.json)).toBe(1);
+          const stages = (run.json as { stages: { stage: string; status: string }[] }).stages;
+          expect(stages.find((s) => s.stage === "hubspot")?.status).toBe("failed");
+          expect(stages.find((s) => s.stage === "slack")?.status).toBe("failed");
+          expect(run.stderr.split("\n").length).toBeGreaterThan(10); // trace lines were written
+          const output = run.stdout + run.stderr;
+          for (const value of [...Object.values(secrets), password]) expect(output).not.toContain(value);
+        } finally {
+          await slack.close();
+          await hub.stop();
+        }
+      });
+
       it("kill -9 mid-cycle, then a new cycle: the interrupted one is marked, nothing is posted twice", async () => {
         const slack = await startFakeSlack({ channels: CHANNELS });
         try {

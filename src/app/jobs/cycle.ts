@@ -6,6 +6,7 @@ import { redactSecrets } from "../../redact.ts";
 import { finishCycleRun, markInterrupted, startCycleRun, withinCycle } from "../../store/cycle-store.ts";
 import { tryJobLock } from "../../store/job-lock.ts";
 import { withHubSpot } from "../hubspot-connection.ts";
+import type { Metrics } from "../metrics.ts";
 import type { JobContext } from "../runtime.ts";
 import { slackApiFor } from "../slack-app.ts";
 import { syncOutcomes } from "./hubspot-outcomes.ts";
@@ -51,7 +52,7 @@ export interface CycleOptions {
  * stays queued for the next cycle. Recorded in `cycle_runs` (kind `cycle`, its jobs as children).
  */
 export async function runCycle(
-  rt: JobContext & { settings: Settings },
+  rt: JobContext & { settings: Settings; metrics?: Metrics },
   options: CycleOptions = {},
 ): Promise<CycleResult> {
   const started = rt.clock.now();
@@ -75,11 +76,19 @@ export async function runCycle(
   const base = { startedAt: new Date(started).toISOString(), durationMs: rt.clock.now() - started };
   if (!outcome.ran) return { cycleId: null, status: "busy", stages: [], interrupted: 0, ...base };
   const { cycleId, stages, interrupted, failed } = outcome.value;
-  return { cycleId: String(cycleId), status: failed ? "failed" : "ok", stages, interrupted, ...base };
+  const result: CycleResult = {
+    cycleId: String(cycleId),
+    status: failed ? "failed" : "ok",
+    stages,
+    interrupted,
+    ...base,
+  };
+  rt.metrics?.cycle(result);
+  return result;
 }
 
 async function runStages(
-  rt: JobContext & { settings: Settings },
+  rt: JobContext & { settings: Settings; metrics?: Metrics },
   options: CycleOptions,
 ): Promise<StageResult[]> {
   const { settings } = rt;
@@ -149,7 +158,7 @@ async function runStages(
       stoppedBy: r.stoppedBy,
     };
   });
-  const slack = slackApiFor(settings, rt.log);
+  const slack = slackApiFor(settings, rt.log, rt.metrics);
   await stage("slack", slack ? null : "SLACK_BOT_TOKEN is not set", async () => {
     const r = await postToSlack(rt, slack as NonNullable<typeof slack>, {
       postIntervalMs: settings.slackPostIntervalMs,

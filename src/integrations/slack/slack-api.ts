@@ -65,6 +65,8 @@ export function createSlackApi(options: {
   apiUrl: string;
   log: Logger;
   timeoutMs?: number;
+  /** Told of every call and how it ended (metrics). */
+  onCall?: (method: string, outcome: "ok" | "rate_limited" | "error") => void;
 }): SlackApi {
   const client = new WebClient(options.token, {
     slackApiUrl: options.apiUrl,
@@ -76,9 +78,13 @@ export function createSlackApi(options: {
   });
   const call = async <T>(method: string, fn: () => Promise<T>): Promise<T> => {
     try {
-      return await fn();
+      const answer = await fn();
+      options.onCall?.(method, "ok");
+      return answer;
     } catch (error) {
-      throw classify(method, error);
+      const classified = classify(method, error);
+      options.onCall?.(method, classified instanceof SlackRateLimited ? "rate_limited" : "error");
+      throw classified;
     }
   };
   return {
