@@ -23,6 +23,7 @@ import {
 } from "./commands/hubspot.ts";
 import { importCommand } from "./commands/import.ts";
 import { outcomesImportCommand } from "./commands/outcomes-import.ts";
+import { reportCommand } from "./commands/report.ts";
 import { routingExplainCommand } from "./commands/routing.ts";
 import { scoreCommand } from "./commands/score.ts";
 import { serveCommand } from "./commands/serve.ts";
@@ -46,6 +47,7 @@ const COMMANDS: Record<string, Command> = {
   "run-once": runOnceCommand,
   worker: workerCommand,
   "routing explain": routingExplainCommand,
+  report: reportCommand,
   "slack post": slackPostCommand,
   "slack manifest": slackManifestCommand,
   serve: serveCommand,

@@ -156,6 +156,29 @@ for (const engine of ENGINES) {
         expect(missing.code).toBe(2);
       });
 
+      it("report: the manager report as JSON, text and CSV, from what is stored", async () => {
+        const json = await runCli(["report", "--since", "7d", "--json"], env);
+        expect(json.code, json.stderr).toBe(0);
+        const report = json.json as {
+          claims: { routed: number; claimed: number };
+          byRep: { assigned: number }[];
+          unclaimed: unknown[];
+        };
+        expect(report.claims).toMatchObject({ routed, claimed: 0 });
+        expect(report.byRep.reduce((sum, r) => sum + r.assigned, 0)).toBe(routed);
+        expect(report.unclaimed).toHaveLength(routed);
+        const text = await runCli(["report"], env);
+        expect(text.stdout).toMatch(new RegExp(`routed\\s+${routed}`));
+        expect(text.stdout).toContain("Conversion by tier");
+        const out = path.join(tempDir(), "report.csv");
+        const csv = await runCli(["report", "--format", "csv", "--out", out], env);
+        expect(csv.code).toBe(0);
+        expect(fs.readFileSync(out, "utf8").trimEnd().split("\n")).toHaveLength(routed + 1);
+        const bad = await runCli(["report", "--since", "yesterday"], env);
+        expect(bad.code).toBe(2);
+        expect(bad.stderr).toContain("--since");
+      });
+
       it("slack manifest prints the app's scopes, interactivity URL and /pql command", async () => {
         const run = await runCli(["slack", "manifest", "--url", "https://pql.example.com", "--json"], env);
         expect(run.code).toBe(0);
