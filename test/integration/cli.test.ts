@@ -105,6 +105,10 @@ describe("npm start (the demo)", () => {
       /HubSpot \(no HUBSPOT_ACCESS_TOKEN: nothing sent\): a sync would make \d+ requests/,
     );
     expect(first.stdout).toContain('"associationTypeId": 192');
+    // Then a whole cycle, the sample reps' clicks, and the manager report.
+    expect(first.stdout).toMatch(/cycle \d+: ok/);
+    expect(first.stdout).toMatch(/Simulated Slack clicks by the sample reps: \d+ claimed/);
+    expect(first.stdout).toContain("Manager report: routings since");
     const second = await runCli(["demo", "--json"], env);
     expect(second.code).toBe(0);
     const json = second.json as {

@@ -1,15 +1,22 @@
 import fs from "node:fs";
 import path from "node:path";
+import { runCycle } from "../../app/jobs/cycle.ts";
 import { previewHubSpot } from "../../app/jobs/hubspot-preview.ts";
+import { claimRouting, dismissRouting, snoozeRouting } from "../../app/jobs/slack-actions.ts";
 import { previewSlack } from "../../app/jobs/slack-preview.ts";
+import type { JobContext } from "../../app/runtime.ts";
+import { buildReport } from "../../reporting/manager-report.ts";
 import { generateWorld } from "../../sample/generate-world.ts";
 import { readOutcomesCsv } from "../../signals/outcomes-csv.ts";
 import { storeOutcomes } from "../../store/outcome-store.ts";
+import { readReportData } from "../../store/report-store.ts";
 import { rankedAccounts } from "../../store/score-store.ts";
 import { readStatus } from "../../store/status.ts";
 import { type Command, intOption } from "../command.ts";
 import { formatNumber } from "../output.ts";
+import { renderCycle } from "./cycle.ts";
 import { importInto, renderImport } from "./import.ts";
+import { renderReport } from "./report.ts";
 import { scorePass } from "./score.ts";
 import { renderStatus } from "./status.ts";
 
@@ -100,9 +107,25 @@ export const demoCommand: Command = {
         ].join("\n"),
       );
     } else sections.push("Slack: nothing routed, so nothing to post.");
+    // The scheduled cycle, as the worker runs it (HubSpot and Slack stages need their tokens).
+    const cycle = await runCycle(rt);
+    sections.push(`The scheduled cycle, as \`pql-router worker\` runs it:\n${renderCycle(cycle)}`);
+    // Sample reps act on the sample routings (once, on a new sample), so the report has claims.
+    const clicks = imported ? await simulateClicks(rt) : null;
+    if (clicks)
+      sections.push(
+        `Simulated Slack clicks by the sample reps: ${clicks.claimed} claimed, ${clicks.snoozed} snoozed, ${clicks.notAFit} marked not a fit.`,
+      );
+    const reportNow = new Date(rt.clock.now());
+    const since = new Date(reportNow.getTime() - 30 * 86_400_000);
+    const report = buildReport(await readReportData(db, since, config.version), config.config, {
+      since,
+      now: reportNow,
+    });
+    sections.push(renderReport(report));
     sections.push(
       "Next: `npx pql-router explain <domain>` breaks one account down; `npx pql-router score` ranks them all; " +
-        "`npx pql-router routing explain <domain>` shows who got a routed account and why.",
+        "`npx pql-router routing explain <domain>` shows who got a routed account and why; `npx pql-router report` is the manager report.",
     );
     return {
       json: {
@@ -112,6 +135,9 @@ export const demoCommand: Command = {
         score: pass,
         hot,
         hubspotRequests: requests.length,
+        cycle,
+        clicks,
+        report,
         slackPreview: slack
           ? { decisionId: slack.decisionId, accountId: slack.accountId, file: slackPreviewFile }
           : null,
@@ -132,4 +158,47 @@ function indent(text: string): string {
     .split("\n")
     .map((line) => `  | ${line}`)
     .join("\n");
+}
+
+/**
+ * The sample reps at work, deterministically: of the open, assigned routings, most are claimed by
+ * their rep (up to a few hours after routing, never later than now), one in eight is snoozed, one in eight is
+ * marked not a fit. Through the same jobs as real clicks.
+ */
+async function simulateClicks(
+  rt: JobContext,
+): Promise<{ claimed: number; snoozed: number; notAFit: number }> {
+  const config = rt.config.config;
+  const slackOf = new Map(
+    config.routing.reps.flatMap((r) => (r.slackUserId ? [[r.id, r.slackUserId] as const] : [])),
+  );
+  const { rows } = await rt.db.sql.query<{ id: string; rep_id: string | null; decided_at: Date }>(
+    "SELECT id::text, rep_id, decided_at FROM routing_decisions WHERE status = 'open' AND rep_id IS NOT NULL ORDER BY id",
+  );
+  const done = { claimed: 0, snoozed: 0, notAFit: 0 };
+  for (const [i, r] of rows.entries()) {
+    const user = r.rep_id ? slackOf.get(r.rep_id) : undefined;
+    if (!user) continue;
+    const id = BigInt(r.id);
+    // Minutes after routing, spread from 4 minutes to about 6 hours, but never in the future.
+    const at = Math.min(new Date(r.decided_at).getTime() + (((i * 37) % 360) + 4) * 60_000, rt.clock.now());
+    const ctx: JobContext = { ...rt, clock: { now: () => at, sleep: rt.clock.sleep } };
+    if (i % 8 === 3) {
+      if (
+        (
+          await snoozeRouting(
+            ctx,
+            id,
+            { slackUserId: user },
+            { until: new Date(at + 3 * 86_400_000), option: "3d" },
+          )
+        ).kind === "done"
+      )
+        done.snoozed++;
+    } else if (i % 8 === 5) {
+      if ((await dismissRouting(ctx, id, { slackUserId: user }, "existing-customer")).kind === "done")
+        done.notAFit++;
+    } else if ((await claimRouting(ctx, id, { slackUserId: user })).kind === "done") done.claimed++;
+  }
+  return done;
 }
