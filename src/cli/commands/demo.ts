@@ -6,6 +6,7 @@ import { claimRouting, dismissRouting, snoozeRouting } from "../../app/jobs/slac
 import { previewSlack } from "../../app/jobs/slack-preview.ts";
 import type { JobContext } from "../../app/runtime.ts";
 import { buildReport } from "../../reporting/manager-report.ts";
+import { reportHtml } from "../../reporting/report-html.ts";
 import { generateWorld } from "../../sample/generate-world.ts";
 import { readOutcomesCsv } from "../../signals/outcomes-csv.ts";
 import { storeOutcomes } from "../../store/outcome-store.ts";
@@ -122,7 +123,11 @@ export const demoCommand: Command = {
       since,
       now: reportNow,
     });
-    sections.push(renderReport(report));
+    const htmlFile = path.join(ctx.settings.dataDir, "report.html");
+    fs.writeFileSync(htmlFile, await reportHtml(report));
+    sections.push(
+      `${renderReport(report)}\n\nThe same report with charts: ${htmlFile} (open it in a browser)`,
+    );
     sections.push(
       "Next: `npx pql-router explain <domain>` breaks one account down; `npx pql-router score` ranks them all; " +
         "`npx pql-router routing explain <domain>` shows who got a routed account and why; `npx pql-router report` is the manager report.",

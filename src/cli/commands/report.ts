@@ -1,6 +1,8 @@
 import fs from "node:fs";
+import path from "node:path";
 import { UsageError } from "../../errors.ts";
 import { buildReport, type ManagerReport, pct, reportCsv } from "../../reporting/manager-report.ts";
+import { reportHtml } from "../../reporting/report-html.ts";
 import { readReportData } from "../../store/report-store.ts";
 import type { Command } from "../command.ts";
 import { formatNumber, keyValues, table } from "../output.ts";
@@ -19,10 +21,10 @@ export function sinceOption(value: unknown, now: Date): Date {
   return at;
 }
 
-const FORMATS = ["text", "csv", "json"] as const;
+const FORMATS = ["text", "csv", "json", "html"] as const;
 
 export const reportCommand: Command = {
-  usage: "report [--since 30d] [--format text|csv|json] [--out FILE]",
+  usage: "report [--since 30d] [--format text|html|csv|json] [--out FILE]",
   summary:
     "the manager report: routed accounts by pool and rep, claim rate and time to claim, feedback, conversion by tier, unclaimed accounts, warnings",
   options: { since: { type: "string" }, format: { type: "string" }, out: { type: "string" } },
@@ -35,15 +37,25 @@ export const reportCommand: Command = {
     const rt = await ctx.runtime({ config: true });
     const data = await readReportData(rt.db, since, rt.config.version);
     const report = buildReport(data, rt.config.config, { since, now });
+    // html is a page: written to --out, else to the data directory.
+    const out =
+      typeof values.out === "string"
+        ? values.out
+        : format === "html"
+          ? path.join(ctx.settings.dataDir, "report.html")
+          : undefined;
     const body =
       format === "csv"
         ? reportCsv(data, rt.config.config)
         : format === "json"
           ? `${JSON.stringify(report, null, 2)}\n`
-          : `${renderReport(report)}\n`;
-    if (typeof values.out === "string") {
-      fs.writeFileSync(values.out, body);
-      return { json: { ...report, file: values.out }, text: `report (${format}) written to ${values.out}` };
+          : format === "html"
+            ? await reportHtml(report)
+            : `${renderReport(report)}\n`;
+    if (out !== undefined) {
+      fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+      fs.writeFileSync(out, body);
+      return { json: { ...report, file: out }, text: `report (${format}) written to ${out}` };
     }
     // json: the report is the last line; csv and text: printed as they are.
     return { json: report, text: format === "csv" ? body.trimEnd() : renderReport(report) };
