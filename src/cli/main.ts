@@ -14,6 +14,7 @@ import { dbMigrateCommand } from "./commands/db-migrate.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { evaluateCommand } from "./commands/evaluate.ts";
 import { explainCommand } from "./commands/explain.ts";
+import { forgetCommand } from "./commands/forget.ts";
 import { generateCommand } from "./commands/generate.ts";
 import {
   hubspotOutcomesCommand,
@@ -48,6 +49,7 @@ const COMMANDS: Record<string, Command> = {
   worker: workerCommand,
   "routing explain": routingExplainCommand,
   report: reportCommand,
+  forget: forgetCommand,
   "slack post": slackPostCommand,
   "slack manifest": slackManifestCommand,
   serve: serveCommand,

@@ -180,7 +180,8 @@ for (const engine of ENGINES) {
       });
 
       it("follows a changed title: the account is named for re-scoring and its personas change", async () => {
-        const since = new Date();
+        // A millisecond back: the write below may land in the same millisecond (timestamps are ms).
+        const since = new Date(Date.now() - 1);
         const last = { startedAt: since, asOf: NOW, configVersion: version, tiers: null };
         expect(await changedAccountIds(store.db, last, NOW, [30])).toEqual([]);
         const parsed = parseSegmentMessage(
