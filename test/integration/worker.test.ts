@@ -255,6 +255,61 @@ for (const engine of ENGINES) {
         }
       }, 60_000);
 
+      it("kill -9 mid-HubSpot sync inside a cycle, then a new cycle: no task is created twice", async () => {
+        // Work for HubSpot whatever earlier tests did: every routing's task still to create.
+        await query(
+          "UPDATE routing_decisions SET hubspot_task_id = NULL, hubspot_task_sent_at = NULL, hubspot_task_error = NULL, hubspot_task_company_id = NULL",
+        );
+        await query("DELETE FROM hubspot_companies");
+        const hub = new FakeHubSpot({ token: TOKEN });
+        try {
+          const base = { ...env, HUBSPOT_ACCESS_TOKEN: TOKEN, HUBSPOT_BASE_URL: await hub.start() };
+          expect((await runCli(["hubspot", "setup"], base)).code).toBe(0);
+          // HubSpot creates the tasks and starts answering; the answer never completes.
+          const held = hub.script(
+            { method: "POST", path: "/crm/v3/objects/tasks/batch/create" },
+            { status: 201, hold: true },
+          );
+          const child = spawn(process.execPath, [path.join(ROOT, "bin/pql-router.js"), "run-once"], {
+            cwd: ROOT,
+            env: { ...process.env, DATABASE_URL: "", LOG_LEVEL: "warn", ...base },
+            stdio: "ignore",
+          });
+          const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+            child.on("exit", (_c, signal) => resolve(signal)),
+          );
+          await held.hit;
+          child.kill("SIGKILL");
+          expect(await exited).toBe("SIGKILL");
+          held.release();
+          const created = hub.tasks.size;
+          expect(created).toBeGreaterThan(0);
+          const run = await runCli(["run-once", "--json"], base);
+          expect(run.code, run.stderr).toBe(0);
+          const result = run.json as {
+            interrupted: number;
+            stages: { stage: string; counts: Record<string, number> }[];
+          };
+          expect(result.interrupted).toBe(1);
+          // Found by routing key, recorded, not created again.
+          expect(hub.tasks.size).toBe(created);
+          const routed = (
+            await query<{ n: number }>(
+              "SELECT count(*)::int AS n FROM routing_decisions WHERE status <> 'expired'",
+            )
+          )[0]?.n;
+          const recorded = (
+            await query<{ n: number }>(
+              "SELECT count(*)::int AS n FROM routing_decisions WHERE hubspot_task_id IS NOT NULL",
+            )
+          )[0]?.n;
+          expect(recorded).toBe(hub.tasks.size);
+          expect(hub.tasks.size).toBeLessThanOrEqual(routed ?? 0);
+        } finally {
+          await hub.stop();
+        }
+      }, 60_000);
+
       it.skipIf(engine.name !== "postgres")(
         "three worker replicas on a fast schedule: never two cycles at once, every process serves and stops cleanly",
         async () => {
