@@ -155,6 +155,18 @@ export async function mountSlackApp(
   const decisionOf = (value: string | undefined): bigint | null =>
     value && /^\d{1,18}$/.test(value) ? BigInt(value) : null;
 
+  /** A menu's choice: the routing it is for, the option picked, and the channel clicked in. */
+  const selected = (action: unknown, body: unknown) => {
+    const picked = parseOptionValue(
+      (action as { selected_option?: { value?: string } }).selected_option?.value ?? "",
+    );
+    return {
+      id: decisionOf(picked?.decisionId),
+      choice: picked?.option,
+      channelId: (body as { channel?: { id?: string } }).channel?.id,
+    };
+  };
+
   app.action(ACTIONS.claim, async ({ ack, body, action }) => {
     await ack();
     const id = decisionOf((action as { value?: string }).value);
@@ -168,12 +180,8 @@ export async function mountSlackApp(
 
   app.action(ACTIONS.snooze, async ({ ack, body, action }) => {
     await ack();
-    const picked = parseOptionValue(
-      (action as { selected_option?: { value?: string } }).selected_option?.value ?? "",
-    );
-    const option = SNOOZE_OPTIONS.find((o) => o.value === picked?.option);
-    const id = decisionOf(picked?.decisionId);
-    const channelId = (body as { channel?: { id?: string } }).channel?.id;
+    const { id, choice, channelId } = selected(action, body);
+    const option = SNOOZE_OPTIONS.find((o) => o.value === choice);
     if (id === null || !option) return;
     await afterAck(async () => {
       const until = new Date(rt.clock.now() + option.days * 86_400_000);
@@ -185,12 +193,8 @@ export async function mountSlackApp(
 
   app.action(ACTIONS.notAFit, async ({ ack, body, action }) => {
     await ack();
-    const picked = parseOptionValue(
-      (action as { selected_option?: { value?: string } }).selected_option?.value ?? "",
-    );
-    const reason = NOT_A_FIT_REASONS.find((r) => r.value === picked?.option);
-    const id = decisionOf(picked?.decisionId);
-    const channelId = (body as { channel?: { id?: string } }).channel?.id;
+    const { id, choice, channelId } = selected(action, body);
+    const reason = NOT_A_FIT_REASONS.find((r) => r.value === choice);
     if (id === null || !reason) return;
     await afterAck(async () => {
       const outcome = await dismissRouting(rt, id, { slackUserId: body.user.id }, reason.value);

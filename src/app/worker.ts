@@ -1,5 +1,5 @@
-import { CronExpressionParser } from "cron-parser";
 import cron, { type ScheduledTask } from "node-cron";
+import { cronIntervalMs } from "../cron-times.ts";
 import { sendJson } from "../http/http-host.ts";
 import { redactSecrets } from "../redact.ts";
 import { lastSuccessfulCycle } from "../store/cycle-store.ts";
@@ -99,7 +99,7 @@ export function startWorker(rt: Runtime, options: CycleOptions = {}): Worker {
     }
     if (configError) problems.push(`config: ${configError}`);
     const { cron: expr, timezone } = rt.config.config.schedule;
-    const interval = intervalMs(expr, timezone, new Date(rt.clock.now()));
+    const interval = cronIntervalMs(expr, timezone, new Date(rt.clock.now()));
     // Before any success, the process's start is the reference (a new worker gets its chance).
     if (rt.clock.now() - (last?.getTime() ?? startedAt) > 3 * interval)
       problems.push(
@@ -131,12 +131,4 @@ export function startWorker(rt: Runtime, options: CycleOptions = {}): Worker {
       return { abandoned: !finished };
     },
   };
-}
-
-/** The time between two runs of a cron schedule (from the next two fire times after `now`). */
-export function intervalMs(expr: string, timezone: string, now: Date): number {
-  const it = CronExpressionParser.parse(expr, { currentDate: now, tz: timezone });
-  const a = it.next().getTime();
-  const b = it.next().getTime();
-  return b - a;
 }

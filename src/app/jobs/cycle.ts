@@ -1,6 +1,6 @@
 import os from "node:os";
-import { CronExpressionParser } from "cron-parser";
 import type { Settings } from "../../config/settings.ts";
+import { latestCronTime } from "../../cron-times.ts";
 import type { IntegrationError } from "../../errors.ts";
 import { redactSecrets } from "../../redact.ts";
 import { finishCycleRun, markInterrupted, startCycleRun, withinCycle } from "../../store/cycle-store.ts";
@@ -199,12 +199,7 @@ async function runStages(
 async function outcomesDue(rt: JobContext): Promise<string | null> {
   const config = rt.config.config;
   const now = new Date(rt.clock.now());
-  const fire = CronExpressionParser.parse(config.schedule.outcomesCron, {
-    currentDate: new Date(now.getTime() + 1),
-    tz: config.schedule.timezone,
-  })
-    .prev()
-    .toDate();
+  const fire = latestCronTime(config.schedule.outcomesCron, config.schedule.timezone, now);
   const { rows } = await rt.db.sql.query<{ at: Date | null }>(
     "SELECT max(started_at) AS at FROM cycle_runs WHERE kind = 'outcomes' AND status = 'ok'",
   );

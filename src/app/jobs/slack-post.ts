@@ -1,4 +1,4 @@
-import { CronExpressionParser } from "cron-parser";
+import { latestCronTime } from "../../cron-times.ts";
 import { IntegrationError, SlackRateLimited } from "../../errors.ts";
 import { alertMessage, digestMessage, type SlackMessage } from "../../integrations/slack/blocks.ts";
 import {
@@ -309,12 +309,7 @@ async function queueAlerts(rt: JobContext, plans: ChannelPlan[], since: Date, no
 async function queueDigests(rt: JobContext, plans: ChannelPlan[], since: Date, now: Date): Promise<void> {
   const config = rt.config.config;
   for (const plan of plans.filter((p) => p.mode === "digest" && p.digestCron)) {
-    const fire = CronExpressionParser.parse(plan.digestCron as string, {
-      currentDate: new Date(now.getTime() + 1),
-      tz: config.schedule.timezone,
-    })
-      .prev()
-      .toDate();
+    const fire = latestCronTime(plan.digestCron as string, config.schedule.timezone, now);
     const key = `digest:${plan.channel}:${plan.pools.join(",")}:${fire.toISOString()}`;
     if ((await postedKeys(rt.db, [key])).size > 0) continue;
     const open = await openDecisions(rt.db, plan.pools, since);

@@ -76,6 +76,27 @@ export function createSlackApi(options: {
     logger: slackLogger(options.log),
     logLevel: LogLevel.WARN,
   });
+  /** Every page of a history-like read, as our messages' ts and keys. */
+  const keyed = async (
+    method: string,
+    page: (cursor: string | undefined) => Promise<{
+      messages?: unknown[];
+      has_more?: boolean;
+      response_metadata?: { next_cursor?: string };
+    }>,
+  ): Promise<HistoryMessage[]> => {
+    const found: HistoryMessage[] = [];
+    let cursor: string | undefined;
+    do {
+      const answer = await call(method, () => page(cursor));
+      for (const m of answer.messages ?? []) {
+        const ts = (m as { ts?: string }).ts;
+        if (ts) found.push({ ts, key: keyOf(m) });
+      }
+      cursor = answer.has_more ? answer.response_metadata?.next_cursor || undefined : undefined;
+    } while (cursor);
+    return found;
+  };
   const call = async <T>(method: string, fn: () => Promise<T>): Promise<T> => {
     try {
       const answer = await fn();
@@ -125,43 +146,14 @@ export function createSlackApi(options: {
         }),
       );
     },
-    async history(channelId, oldest) {
-      const found: HistoryMessage[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await call("conversations.history", () =>
-          client.conversations.history({
-            channel: channelId,
-            oldest: (oldest.getTime() / 1000).toFixed(6),
-            include_all_metadata: true,
-            limit: 200,
-            ...(cursor ? { cursor } : {}),
-          }),
-        );
-        for (const m of page.messages ?? []) if (m.ts) found.push({ ts: m.ts, key: keyOf(m) });
-        cursor = page.has_more ? page.response_metadata?.next_cursor || undefined : undefined;
-      } while (cursor);
-      return found;
-    },
-    async replies(channelId, threadTs, oldest) {
-      const found: HistoryMessage[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await call("conversations.replies", () =>
-          client.conversations.replies({
-            channel: channelId,
-            ts: threadTs,
-            oldest: (oldest.getTime() / 1000).toFixed(6),
-            include_all_metadata: true,
-            limit: 200,
-            ...(cursor ? { cursor } : {}),
-          }),
-        );
-        for (const m of page.messages ?? []) if (m.ts) found.push({ ts: m.ts, key: keyOf(m) });
-        cursor = page.has_more ? page.response_metadata?.next_cursor || undefined : undefined;
-      } while (cursor);
-      return found;
-    },
+    history: (channelId, oldest) =>
+      keyed("conversations.history", (cursor) =>
+        client.conversations.history({ channel: channelId, ...keyedPage(oldest, cursor) }),
+      ),
+    replies: (channelId, threadTs, oldest) =>
+      keyed("conversations.replies", (cursor) =>
+        client.conversations.replies({ channel: channelId, ts: threadTs, ...keyedPage(oldest, cursor) }),
+      ),
     async channelIdByName(name) {
       const wanted = name.replace(/^#/, "");
       let cursor: string | undefined;
@@ -180,6 +172,16 @@ export function createSlackApi(options: {
       } while (cursor);
       return null;
     },
+  };
+}
+
+/** The paging and metadata arguments of a history-like read since `oldest`. */
+function keyedPage(oldest: Date, cursor: string | undefined) {
+  return {
+    oldest: (oldest.getTime() / 1000).toFixed(6),
+    include_all_metadata: true,
+    limit: 200,
+    ...(cursor ? { cursor } : {}),
   };
 }
 
