@@ -1,5 +1,4 @@
 import type { Database } from "./database.ts";
-import { LATEST_SNAPSHOT } from "./score-store.ts";
 
 /** An account that should have a HubSpot company but has none yet. */
 export interface UnmatchedAccount {
@@ -53,8 +52,17 @@ export async function forgetCompanies(db: Database, accountIds: readonly string[
   ]);
 }
 
-/** Accounts the sync should find a company for: latest tier in `tiers` and no company yet. Reads only. */
-export async function unmatchedAccounts(db: Database, tiers: readonly string[]): Promise<UnmatchedAccount[]> {
+/**
+ * Accounts the sync should find a company for: latest tier in `tiers` and no company yet. With
+ * `due`, only those whose domain may be searched now (never searched, or last searched before
+ * `searchBefore`) or whose tier creates companies: an account searched an hour ago without a
+ * match is not read again every cycle. Reads only.
+ */
+export async function unmatchedAccounts(
+  db: Database,
+  tiers: readonly string[],
+  due?: { searchBefore: Date; createTiers: readonly string[] },
+): Promise<UnmatchedAccount[]> {
   const { rows } = await db.sql.query<{
     account_id: string;
     name: string | null;
@@ -64,11 +72,13 @@ export async function unmatchedAccounts(db: Database, tiers: readonly string[]):
     shared: boolean;
   }>(
     `SELECT a.id AS account_id, a.name, a.domain, l.tier, h.searched_at, COALESCE(h.matched_by = 'shared', false) AS shared
-    FROM accounts a ${LATEST_SNAPSHOT}
+    FROM latest_scores l JOIN accounts a ON a.id = l.account_id
     LEFT JOIN hubspot_companies h ON h.account_id = a.id
-    WHERE l.tier = ANY($2::text[]) AND h.company_id IS NULL AND a.hubspot_company_id IS NULL
+    WHERE l.tier = ANY($1::text[]) AND h.company_id IS NULL AND a.hubspot_company_id IS NULL
+      AND ($2::timestamptz IS NULL OR h.searched_at IS NULL OR h.searched_at < $2::timestamptz
+        OR l.tier = ANY($3::text[]))
     ORDER BY a.id`,
-    ["infinity", tiers],
+    [tiers, due?.searchBefore.toISOString() ?? null, due?.createTiers ?? []],
   );
   return rows.map((r) => ({
     accountId: r.account_id,
@@ -78,6 +88,18 @@ export async function unmatchedAccounts(db: Database, tiers: readonly string[]):
     searchedAt: r.searched_at ? new Date(r.searched_at) : null,
     shared: r.shared,
   }));
+}
+
+/** How many accounts in `tiers` have no HubSpot company. */
+export async function unmatchedCount(db: Database, tiers: readonly string[]): Promise<number> {
+  const { rows } = await db.sql.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM latest_scores l
+    WHERE l.tier = ANY($1::text[])
+      AND NOT EXISTS (SELECT 1 FROM hubspot_companies h WHERE h.account_id = l.account_id AND h.company_id IS NOT NULL)
+      AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = l.account_id AND a.hubspot_company_id IS NOT NULL)`,
+    [tiers],
+  );
+  return rows[0]?.n ?? 0;
 }
 
 export interface CompanyMatch {
@@ -173,8 +195,7 @@ export async function matchedCompanies(db: Database): Promise<CompanyState[]> {
       d.decided_at, d.pool, r.name AS rep_name, cr.name AS claimer, c.claimed_at, h.written, h.rejected, h.owner_rejected,
       COALESCE(cr.hubspot_owner_id, (SELECT o.owner_id FROM hubspot_owners o WHERE o.email = lower(cr.email))) AS claimer_owner
     FROM hubspot_companies h
-    JOIN accounts a ON a.id = h.account_id
-    ${LATEST_SNAPSHOT}
+    JOIN latest_scores l ON l.account_id = h.account_id
     LEFT JOIN LATERAL (
       SELECT rd.id, rd.decided_at, rd.pool, rd.rep_id FROM routing_decisions rd
       WHERE rd.account_id = h.account_id AND NOT rd.shadow AND rd.status <> 'expired'
@@ -184,7 +205,6 @@ export async function matchedCompanies(db: Database): Promise<CompanyState[]> {
     LEFT JOIN sales_reps cr ON cr.id = c.rep_id
     WHERE h.company_id IS NOT NULL
     ORDER BY h.account_id`,
-    ["infinity"],
   );
   return rows.map((r) => ({
     accountId: r.account_id,

@@ -111,20 +111,28 @@ export async function changedAccountIds(
   return rows.map((r) => r.id).sort();
 }
 
+const LATEST_COLUMNS = "account_id, score, tier, pqr, icp, reasons, as_of, config_version";
+
 /**
- * Each account's latest snapshot at or before $1: one index probe per account, so the cost
- * follows the number of accounts, never the length of the history.
+ * Each account's latest snapshot at or before $1, as `l`, joined to `a.id`. The current scores
+ * (latest_scores, one row per account, kept by triggers) answer for every account scored at or
+ * before $1, which is every account when $1 is now or 'infinity'; only accounts scored since $1
+ * (a report or replay as of the past) look into their history, one index probe each.
  */
-export const LATEST_SNAPSHOT = `CROSS JOIN LATERAL (
-  SELECT s.account_id, s.score, s.tier, s.pqr, s.icp, s.reasons, s.as_of, s.config_version FROM score_snapshots s
-  WHERE s.account_id = a.id AND s.as_of <= $1::timestamptz ORDER BY s.as_of DESC, s.id DESC LIMIT 1) l`;
+export const LATEST_SNAPSHOT = `JOIN (
+  SELECT ${LATEST_COLUMNS} FROM latest_scores WHERE as_of <= $1::timestamptz
+  UNION ALL
+  SELECT p.${LATEST_COLUMNS.split(", ").join(", p.")} FROM latest_scores c CROSS JOIN LATERAL (
+    SELECT ${LATEST_COLUMNS} FROM score_snapshots s
+    WHERE s.account_id = c.account_id AND s.as_of <= $1::timestamptz ORDER BY s.as_of DESC, s.id DESC LIMIT 1) p
+  WHERE c.as_of > $1::timestamptz) l ON l.account_id = a.id`;
 
 /** The tier of each account's latest snapshot (before this pass writes its own). */
 export async function latestTiers(db: Database, accountIds: readonly string[]): Promise<Map<string, string>> {
   if (accountIds.length === 0) return new Map();
   const { rows } = await db.sql.query<{ account_id: string; tier: string }>(
-    `SELECT l.account_id, l.tier FROM unnest($2::text[]) AS a(id) ${LATEST_SNAPSHOT}`,
-    ["infinity", accountIds],
+    "SELECT account_id, tier FROM latest_scores WHERE account_id = ANY($1::text[])",
+    [accountIds],
   );
   return new Map(rows.map((r) => [r.account_id, r.tier]));
 }

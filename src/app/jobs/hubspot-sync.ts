@@ -9,7 +9,7 @@ import type { HubSpotCallStats, HubSpotHttp } from "../../integrations/hubspot/h
 import { resolveOwners } from "../../integrations/hubspot/owners.ts";
 import { syncTaskOwners, syncTasks } from "../../integrations/hubspot/task-sync.ts";
 import { finishCycleRun, startCycleRun } from "../../store/cycle-store.ts";
-import { claimerEmails, clearRejections } from "../../store/hubspot-store.ts";
+import { claimerEmails, clearRejections, matchedCompanies } from "../../store/hubspot-store.ts";
 import { withJobLock } from "../../store/job-lock.ts";
 import type { JobContext } from "../runtime.ts";
 import { assignRoutings } from "./assign-routings.ts";
@@ -109,14 +109,23 @@ async function syncLocked(
     const matched = await matchCompanies(db, http, config.hubspot, now);
     result.companiesMatched = matched.matched;
     result.companiesCreated = matched.created;
-    result.companiesUnmatched = matched.unmatched.length;
+    result.companiesUnmatched = matched.unmatched;
     // Routings get their rep now that company owners are read (an owner who is a rep keeps it).
     await readCompanyOwners(db, http);
     await assignRoutings(rt, now);
     // A claimer's owner id (by email) is known before company owners are written.
     await resolveOwners(db, http, await claimerEmails(db), now);
-    const written = await writeCompanies(db, http, now);
-    const owners = await writeCompanyOwners(db, http, now);
+    // One read of the matched companies serves both writes: the score properties' write does
+    // not change what the owners' write looks at, except companies HubSpot no longer has.
+    const states = await matchedCompanies(db);
+    const written = await writeCompanies(db, http, now, states);
+    const gone = new Set(written.gone);
+    const owners = await writeCompanyOwners(
+      db,
+      http,
+      now,
+      states.filter((s) => !gone.has(s.accountId)),
+    );
     result.companyOwnersWritten = owners.written;
     for (const r of owners.rejected) result.failures.push({ ...r, what: "company" });
     result.companiesWritten = written.written;

@@ -3,6 +3,7 @@ import type { Database } from "../../store/database.ts";
 import {
   adoptStoredCompanyIds,
   type CompanyMatch,
+  type CompanyState,
   companiesToReadOwners,
   companyOwners,
   forgetCompanies,
@@ -14,6 +15,7 @@ import {
   recordWritten,
   type UnmatchedAccount,
   unmatchedAccounts,
+  unmatchedCount,
 } from "../../store/hubspot-store.ts";
 import { type BatchWrite, type CrmObject, writeInBatches } from "./batch-write.ts";
 import { changedProperties, companyPropertyValues, ownerChange } from "./company-property-values.ts";
@@ -28,8 +30,8 @@ const SEARCH_PAGE = 200;
 export interface MatchResult {
   matched: number;
   created: number;
-  /** Accounts left without a company (not found, and not in a tier that creates). */
-  unmatched: string[];
+  /** Accounts in the sync tiers left without a company (not found, and not in a tier that creates). */
+  unmatched: number;
   rejected: number;
 }
 
@@ -71,10 +73,13 @@ export async function matchCompanies(
   config: HubSpotConfig,
   now: Date,
 ): Promise<MatchResult> {
-  const result: MatchResult = { matched: 0, created: 0, unmatched: [], rejected: 0 };
+  const result: MatchResult = { matched: 0, created: 0, unmatched: 0, rejected: 0 };
   await adoptStoredCompanyIds(db);
-  const accounts = await unmatchedAccounts(db, config.companies.syncTiers);
   const searchBefore = now.getTime() - config.companies.searchAgainAfterHours * 3_600_000;
+  const accounts = await unmatchedAccounts(db, config.companies.syncTiers, {
+    searchBefore: new Date(searchBefore),
+    createTiers: config.companies.createTiers,
+  });
   const toSearch = accounts.filter(
     (a) =>
       a.domain &&
@@ -172,7 +177,7 @@ export async function matchCompanies(
       for (const { item } of mine) notFound.delete(item.accountId);
     },
   });
-  result.unmatched = [...notFound].sort();
+  result.unmatched = await unmatchedCount(db, config.companies.syncTiers);
   return result;
 }
 
@@ -242,15 +247,28 @@ export interface WriteResult {
   rejected: { accountId: string; reason: string }[];
   /** Neither confirmed nor rejected: written again next cycle. */
   unconfirmed: number;
+  /** Accounts whose company HubSpot no longer has (deleted or merged): forgotten, matched again. */
+  gone: string[];
 }
 
 /**
  * Writes each matched company's changed properties, 100 companies per batch update. What
  * HubSpot accepted is recorded per company, so an unchanged company costs no call.
  */
-export async function writeCompanies(db: Database, http: HubSpotHttp, now: Date): Promise<WriteResult> {
-  const pending = await pendingCompanyWrites(db);
-  const result: WriteResult = { written: 0, unchanged: pending.unchanged, rejected: [], unconfirmed: 0 };
+export async function writeCompanies(
+  db: Database,
+  http: HubSpotHttp,
+  now: Date,
+  states?: readonly CompanyState[],
+): Promise<WriteResult> {
+  const pending = await pendingCompanyWrites(db, states);
+  const result: WriteResult = {
+    written: 0,
+    unchanged: pending.unchanged,
+    rejected: [],
+    unconfirmed: 0,
+    gone: [],
+  };
   await writeInBatches(http, pending.writes, {
     ...companyUpdate,
     settled: async (outcome) => {
@@ -265,6 +283,7 @@ export async function writeCompanies(db: Database, http: HubSpotHttp, now: Date)
         db,
         gone.map(({ item }) => item.accountId),
       );
+      result.gone.push(...gone.map(({ item }) => item.accountId));
       await recordRejected(
         db,
         outcome.rejected.filter((r) => !gone.includes(r)).map(({ item, reason }) => ({ ...item, reason })),
@@ -289,8 +308,9 @@ export async function writeCompanyOwners(
   db: Database,
   http: HubSpotHttp,
   now: Date,
+  states?: readonly CompanyState[],
 ): Promise<{ written: number; rejected: { accountId: string; reason: string }[] }> {
-  const writes = (await matchedCompanies(db)).flatMap((state) => {
+  const writes = (states ?? (await matchedCompanies(db))).flatMap((state) => {
     const owner = ownerChange(state);
     return owner ? [{ accountId: state.accountId, companyId: state.companyId, owner }] : [];
   });
@@ -364,10 +384,11 @@ export interface CompanyWrite {
 /** Per matched company, the properties that changed since the last successful write. */
 export async function pendingCompanyWrites(
   db: Database,
+  states?: readonly CompanyState[],
 ): Promise<{ writes: CompanyWrite[]; unchanged: number }> {
   const writes: CompanyWrite[] = [];
   let unchanged = 0;
-  for (const state of await matchedCompanies(db)) {
+  for (const state of states ?? (await matchedCompanies(db))) {
     const properties = changedProperties(companyPropertyValues(state), state.written, state.rejected);
     if (Object.keys(properties).length === 0) unchanged++;
     else writes.push({ accountId: state.accountId, companyId: state.companyId, properties });
