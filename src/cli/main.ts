@@ -24,6 +24,7 @@ import {
 } from "./commands/hubspot.ts";
 import { importCommand } from "./commands/import.ts";
 import { outcomesImportCommand } from "./commands/outcomes-import.ts";
+import { pruneCommand } from "./commands/prune.ts";
 import { reportCommand } from "./commands/report.ts";
 import { routingExplainCommand } from "./commands/routing.ts";
 import { scoreCommand } from "./commands/score.ts";
@@ -50,6 +51,7 @@ const COMMANDS: Record<string, Command> = {
   "routing explain": routingExplainCommand,
   report: reportCommand,
   forget: forgetCommand,
+  prune: pruneCommand,
   "slack post": slackPostCommand,
   "slack manifest": slackManifestCommand,
   serve: serveCommand,

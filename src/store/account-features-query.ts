@@ -62,14 +62,39 @@ matched AS (
   SELECT m.id, m.account_id, m.timestamp, s.key, s.window_days
   FROM m JOIN sig_prefix s ON m.type = 'page' AND m.path LIKE s.prefix
 ),
+-- What prune kept of deleted messages (first and last times per type, event, page path): it
+-- only ever lies before every window, so it adds first times, never counts.
+pruned AS (
+  SELECT account_id, type, event, path, first_at, last_at FROM pruned_message_times
+  WHERE account_id = ANY($1::text[]) AND first_at <= $2::timestamptz
+),
+pruned_firsts AS (
+  SELECT p.account_id, s.key, p.first_at
+  FROM pruned p JOIN sig_exact s ON s.by = 'event' AND s.type = p.type AND s.name = p.event
+  UNION ALL
+  SELECT p.account_id, s.key, p.first_at
+  FROM pruned p JOIN sig_exact s ON s.by = 'path' AND p.type = 'page' AND s.name = p.path
+  UNION ALL
+  SELECT p.account_id, s.key, p.first_at
+  FROM pruned p JOIN sig_prefix s ON p.type = 'page' AND p.path LIKE s.prefix
+),
 per_signal AS (
-  SELECT account_id, key,
-    count(*) FILTER (WHERE timestamp > $2::timestamptz - make_interval(days => window_days))::int AS n,
-    count(*) FILTER (WHERE timestamp <= $2::timestamptz - make_interval(days => window_days)
-      AND timestamp > $2::timestamptz - make_interval(days => 2 * window_days))::int AS prev,
-    min(timestamp) AS first_at
-  FROM matched
+  SELECT account_id, key, sum(n)::int AS n, sum(prev)::int AS prev, min(first_at) AS first_at FROM (
+    SELECT account_id, key,
+      count(*) FILTER (WHERE timestamp > $2::timestamptz - make_interval(days => window_days)) AS n,
+      count(*) FILTER (WHERE timestamp <= $2::timestamptz - make_interval(days => window_days)
+        AND timestamp > $2::timestamptz - make_interval(days => 2 * window_days)) AS prev,
+      min(timestamp) AS first_at
+    FROM matched
+    GROUP BY account_id, key
+    UNION ALL
+    SELECT account_id, key, 0, 0, first_at FROM pruned_firsts
+  ) x
   GROUP BY account_id, key
+),
+pruned_span AS (
+  SELECT account_id, min(first_at) AS first_seen, max(last_at) FILTER (WHERE last_at <= $2::timestamptz) AS last_seen
+  FROM pruned GROUP BY account_id
 ),
 signals AS (
   SELECT account_id, jsonb_object_agg(key, jsonb_build_array(n, prev, first_at)) AS signals
@@ -98,12 +123,14 @@ personas AS (
   GROUP BY au.account_id
 )
 SELECT a.id, a.name, a.domain, a.employees, a.industry, a.region, a.plan, a.seats, a.tech_stack,
-  act.first_seen, act.last_seen, act.active_users, act.active_days, act.events, act.previous_events,
+  LEAST(act.first_seen, ps.first_seen) AS first_seen, GREATEST(act.last_seen, ps.last_seen) AS last_seen,
+  act.active_users, act.active_days, act.events, act.previous_events,
   p.personas, p.without_persona, sg.signals
 FROM accounts a
 LEFT JOIN activity act ON act.account_id = a.id
 LEFT JOIN personas p ON p.account_id = a.id
 LEFT JOIN signals sg ON sg.account_id = a.id
+LEFT JOIN pruned_span ps ON ps.account_id = a.id
 WHERE a.id = ANY($1::text[])
 ORDER BY a.id`;
 

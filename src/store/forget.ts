@@ -78,6 +78,7 @@ export async function forgetAccount(db: Database, accountId: string): Promise<{ 
       outcomes: await count(tx, "DELETE FROM outcomes WHERE account_id = $1", p),
       hubspot_companies: await count(tx, "DELETE FROM hubspot_companies WHERE account_id = $1", p),
       messages: await count(tx, "DELETE FROM messages WHERE account_id = $1", p),
+      pruned_message_times: await count(tx, "DELETE FROM pruned_message_times WHERE account_id = $1", p),
     };
     erased.users_detached = await count(
       tx,

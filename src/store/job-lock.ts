@@ -7,6 +7,7 @@ const JOBS = {
   "HubSpot sync": 7_243_190_513,
   "Slack posting": 7_243_190_514,
   "scheduled cycle": 7_243_190_515,
+  prune: 7_243_190_516,
 } as const;
 
 /**

@@ -1,4 +1,5 @@
 import type { Database } from "./database.ts";
+import { prunedBefore } from "./prune.ts";
 import { pendingSlackCount } from "./slack-store.ts";
 
 /**
@@ -15,6 +16,8 @@ export interface StoreStatus {
   users: number;
   firstEventAt: string | null;
   lastEventAt: string | null;
+  /** Raw messages before this were deleted by `prune` (their first and last times kept); null: never pruned. */
+  prunedBefore: string | null;
   messagesByType: Record<string, number>;
   /** track/page/screen/identify messages whose account is not known yet (no group call for their user). */
   messagesWithoutAccount: number;
@@ -112,6 +115,7 @@ export async function readStatus(db: Database): Promise<StoreStatus> {
     users: row.users,
     firstEventAt: row.first ? new Date(row.first).toISOString() : null,
     lastEventAt: row.last ? new Date(row.last).toISOString() : null,
+    prunedBefore: (await prunedBefore(db))?.toISOString() ?? null,
     messagesByType,
     messagesWithoutAccount: row.unresolved,
     outcomes: row.outcomes,

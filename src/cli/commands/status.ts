@@ -24,6 +24,9 @@ export function renderStatus(s: Awaited<ReturnType<typeof readStatus>>): string 
     ["users", formatNumber(s.users)],
     ["first event", s.firstEventAt ?? "-"],
     ["last event", s.lastEventAt ?? "-"],
+    ...(s.prunedBefore
+      ? [["pruned before", `${s.prunedBefore} (first and last times kept)`] as [string, string]]
+      : []),
     ["without account", formatNumber(s.messagesWithoutAccount)],
     ["outcomes", formatNumber(s.outcomes)],
     ["routed to sales", formatNumber(s.routed)],
