@@ -56,7 +56,7 @@ const signal = z
   .strictObject({
     key: key.describe("stable id, used in reasons, milestones and reports"),
     label: text.describe(
-      'plain words for reasons; {count} is replaced by the count in the window: "sent {count} offer letters", "visited pricing {count}x"',
+      'plain words for reasons; {count} is replaced by the count in the window, {s} by "s" unless the count is 1: "sent {count} offer letter{s}", "visited pricing {count}x". A reason shows the window only with a count',
     ),
     kind: z
       .enum(["adoption", "intent", "volume", "integration"], {

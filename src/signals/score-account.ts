@@ -199,7 +199,7 @@ function reasonsFor(
         (a, b) => b.weight * intensity(count(b), b.saturation) - a.weight * intensity(count(a), a.saturation),
       )
       .slice(0, 3)
-      .map((s) => `${describeSignal(s, count(s))} in ${s.windowDays} days`)
+      .map((s) => signalReason(s, count(s)))
       .join("; ");
   const count = (s: SignalDefinition) => (features.signals[s.key] ?? NO_SIGNAL).count;
   const said: Record<ComponentName, () => string | null> = {
@@ -214,7 +214,7 @@ function reasonsFor(
     integrations: () =>
       config.signals
         .filter((s) => s.kind === "integration" && count(s) > 0)
-        .map((s) => describeSignal(s, count(s)))
+        .map((s) => signalReason(s, count(s)))
         .join("; ") || null,
     activeUsers: () =>
       features.activeUsers === 0
@@ -242,13 +242,6 @@ function reasonsFor(
     .map((c) => said[c.name]())
     .filter((r): r is string => r !== null)
     .slice(0, MAX_REASONS);
-  if (features.previousEvents > 0 && features.events > 0) {
-    const change = Math.round((100 * (features.events - features.previousEvents)) / features.previousEvents);
-    if (Math.abs(change) >= 25)
-      positive.push(
-        `activity ${change > 0 ? "up" : "down"} ${Math.abs(change)}% on the previous ${window} days`,
-      );
-  }
   const missing: string[] = [];
   if (icp.score === null) missing.push("no firmographics: ICP unknown");
   else if (icp.unknown.length > 0)
@@ -265,13 +258,35 @@ function reasonsFor(
   return [...positive, ...missing];
 }
 
-/** "sent {count} offer letters" with 31 -> "sent 31 offer letters"; a label without {count} gets " (31x)". */
+/**
+ * "sent {count} offer letter{s}" with 31 -> "sent 31 offer letters", with 1 -> "sent 1 offer
+ * letter"; a label without {count} gets " (31x)" when the count is above 1.
+ */
 export function describeSignal(signal: SignalDefinition, count: number): string {
-  return signal.label.includes("{count}")
-    ? signal.label.replaceAll("{count}", String(count))
+  const label = signal.label.replaceAll("{s}", count === 1 ? "" : "s");
+  return label.includes("{count}")
+    ? label.replaceAll("{count}", String(count))
     : count > 1
-      ? `${signal.label} (${count}x)`
-      : signal.label;
+      ? `${label} (${count}x)`
+      : label;
+}
+
+/** A signal as a reason: its window is said only with a count ("connected an HRIS" needs none). */
+export function signalReason(signal: SignalDefinition, count: number): string {
+  const shown = signal.label.includes("{count}") || count > 1;
+  return `${describeSignal(signal, count)}${shown ? ` in ${signal.windowDays} days` : ""}`;
+}
+
+/**
+ * Product activity in the active window against the window before it, in percent; not part of
+ * the score. null when either window is empty or the account was first seen inside the previous
+ * window (a partial window says nothing: "up 1300%" from three days of history).
+ */
+export function activityTrend(features: AccountFeatures, config: PqlConfig, now: Date): number | null {
+  const window = config.scoring.activeWindowDays;
+  if (features.previousEvents === 0 || features.events === 0 || !features.firstSeenAt) return null;
+  if (features.firstSeenAt.getTime() > now.getTime() - 2 * window * 86_400_000) return null;
+  return Math.round((100 * (features.events - features.previousEvents)) / features.previousEvents);
 }
 
 export function formatHours(hours: number): string {

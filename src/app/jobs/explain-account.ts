@@ -1,6 +1,6 @@
 import type { AccountFeatures } from "../../signals/account-features.ts";
 import { personaMatcher } from "../../signals/persona.ts";
-import { type AccountScore, scoreAccount } from "../../signals/score-account.ts";
+import { type AccountScore, activityTrend, scoreAccount } from "../../signals/score-account.ts";
 import { readAccountFeatures } from "../../store/account-features-query.ts";
 import { personaKeys } from "../../store/persona-store.ts";
 import { findAccountId, scoreHistory } from "../../store/score-store.ts";
@@ -13,6 +13,10 @@ export interface AccountExplanation {
   result: AccountScore;
   /** Distance of the score to each tier threshold (negative: below it). */
   thresholds: { tier: "hot" | "warm"; at: number; distance: number }[];
+  /** The tier above and the points still missing to reach it; null for a hot account. */
+  nextTier: { tier: "hot" | "warm"; at: number; pointsToGo: number } | null;
+  /** Activity against the previous window, in percent (not scored); null when it says nothing. */
+  activityTrendPct: number | null;
   /** The latest snapshots up to `asOf`, newest first. */
   trend: { asOf: Date; score: number; tier: string; configVersion: string }[];
 }
@@ -36,6 +40,7 @@ export async function explainAccount(
   if (!features) return undefined;
   const result = scoreAccount(features, config, asOf);
   const distance = (at: number) => Math.round((result.score - at) * 100) / 100;
+  const above = result.tier === "cold" ? "warm" : result.tier === "warm" ? "hot" : null;
   return {
     accountId,
     asOf,
@@ -45,6 +50,10 @@ export async function explainAccount(
       { tier: "hot", at: config.tiers.hot, distance: distance(config.tiers.hot) },
       { tier: "warm", at: config.tiers.warm, distance: distance(config.tiers.warm) },
     ],
+    nextTier: above
+      ? { tier: above, at: config.tiers[above], pointsToGo: -distance(config.tiers[above]) }
+      : null,
+    activityTrendPct: activityTrend(features, config, asOf),
     trend: await scoreHistory(db, accountId, asOf, 5),
   };
 }

@@ -1,6 +1,7 @@
 import { explainAccount } from "../../app/jobs/explain-account.ts";
 import { UsageError } from "../../errors.ts";
 import { formatHours } from "../../signals/score-account.ts";
+import { counted } from "../../text.ts";
 import type { Command } from "../command.ts";
 import { atOption } from "../command.ts";
 import { keyValues, table } from "../output.ts";
@@ -21,7 +22,7 @@ export const explainCommand: Command = {
         `no account with id or domain ${JSON.stringify(key)}`,
         "`pql-router score` lists accounts",
       );
-    const { accountId, features, result, thresholds } = explained;
+    const { accountId, features, result, thresholds, nextTier, activityTrendPct } = explained;
     const trend = explained.trend.map((h) => ({ ...h, asOf: h.asOf.toISOString() }));
     const json = {
       accountId,
@@ -42,13 +43,18 @@ export const explainCommand: Command = {
       reasons: result.reasons,
       features,
       thresholds,
+      nextTier,
+      activityTrendPct,
       trend,
     };
-    const near = thresholds
-      .filter((t) => Math.abs(t.distance) <= 10)
-      .map(
-        (t) => `${Math.abs(t.distance)} points ${t.distance >= 0 ? "above" : "below"} ${t.tier} (${t.at})`,
-      );
+    // Every tier but the top says how far the next one is; the top says how far it is from falling.
+    const hot = thresholds.find((t) => t.tier === "hot");
+    const near = nextTier
+      ? [`${nextTier.pointsToGo} points below ${nextTier.tier} (${nextTier.at})`]
+      : hot
+        ? [`${hot.distance} points above ${hot.tier} (${hot.at})`]
+        : [];
+    const window = config.config.scoring.activeWindowDays;
     const text = [
       keyValues([
         [
@@ -69,7 +75,15 @@ export const explainCommand: Command = {
         ],
         [
           "active",
-          `${features.activeUsers} users, ${features.personas.length} personas, ${features.activeDays} days, ${features.events} events (previous window ${features.previousEvents})`,
+          `${counted(features.activeUsers, "user")}, ${counted(features.personas.length, "persona")}, ${counted(features.activeDays, "day")}, ${counted(features.events, "event")} in ${window} days`,
+        ],
+        [
+          "trend (not scored)",
+          activityTrendPct === null
+            ? features.previousEvents === 0 || features.events === 0
+              ? "-"
+              : `- (first seen within the last ${2 * window} days: the previous window is partial)`
+            : `activity ${activityTrendPct >= 0 ? "up" : "down"} ${Math.abs(activityTrendPct)}% on the previous ${window} days (${counted(features.previousEvents, "event")})`,
         ],
         [
           "activation",

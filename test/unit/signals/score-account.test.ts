@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
   activationOf,
+  activityTrend,
   describeSignal,
   formatHours,
   intensity,
   scoreAccount,
+  signalReason,
   weigh,
 } from "../../../src/signals/score-account.ts";
 import { SCORING_CONFIG as config, features, HOUR, NOW } from "../../helpers/scoring.ts";
@@ -123,7 +125,6 @@ describe("scoreAccount", () => {
       "reached all 2 activation milestones; first value 12 hours after the first event",
       "ICP fit 100/100 (1,200 employees, Software, uses BambooHR)",
       "visited pricing 3x in 14 days",
-      "activity up 100% on the previous 30 days",
       "1 active user with no known persona",
     ]);
   });
@@ -230,10 +231,36 @@ describe("describeSignal and formatHours", () => {
     expect(describeSignal(i1 as (typeof config.signals)[number], 2)).toBe("connected an HRIS (2x)");
   });
 
+  it("makes {s} plural unless the count is 1, and says the window only with a count", () => {
+    const [a1, , , i1] = config.signals as (typeof config.signals)[number][];
+    const letters = { ...(a1 as (typeof config.signals)[number]), label: "sent {count} offer letter{s}" };
+    expect(describeSignal(letters, 1)).toBe("sent 1 offer letter");
+    expect(describeSignal(letters, 2)).toBe("sent 2 offer letters");
+    expect(signalReason(letters, 1)).toBe(`sent 1 offer letter in ${letters.windowDays} days`);
+    // "connected an HRIS in 365 days" read as if it took a year: no count, no window.
+    expect(signalReason(i1 as (typeof config.signals)[number], 1)).toBe("connected an HRIS");
+    expect(signalReason(i1 as (typeof config.signals)[number], 2)).toBe(
+      `connected an HRIS (2x) in ${(i1 as (typeof config.signals)[number]).windowDays} days`,
+    );
+  });
+
   it("says durations the way people do", () => {
     expect(formatHours(0.2)).toBe("12 minutes");
     expect(formatHours(12)).toBe("12 hours");
     expect(formatHours(36.25)).toBe("36.3 hours");
     expect(formatHours(72)).toBe("3 days");
+  });
+});
+
+describe("activityTrend (not part of the score, not a reason)", () => {
+  it("compares the active window with the one before, only once both are whole", () => {
+    // acme was first seen 10 days ago: its previous 30-day window is partial, so no trend.
+    expect(activityTrend(acme, config, NOW)).toBeNull();
+    const old = { ...acme, firstSeenAt: new Date(NOW.getTime() - 61 * 24 * HOUR) };
+    // 100 events against 50 before: up 100%.
+    expect(activityTrend(old, config, NOW)).toBe(100);
+    expect(activityTrend({ ...old, previousEvents: 0 }, config, NOW)).toBeNull();
+    expect(activityTrend({ ...old, events: 25 }, config, NOW)).toBe(-50);
+    expect(scoreAccount(old, config, NOW).reasons.some((r) => r.startsWith("activity"))).toBe(false);
   });
 });
