@@ -64,6 +64,15 @@ export async function accountIdsAsOf(db: Database, now: Date, among?: readonly s
   return rows.map((r) => r.id);
 }
 
+/** The newest event's time: in the messages, or kept by a prune. null when there is none. */
+export async function newestEventAt(db: Database): Promise<Date | null> {
+  const { rows } = await db.sql.query<{ at: Date | null }>(
+    "SELECT GREATEST((SELECT max(timestamp) FROM messages), (SELECT max(last_at) FROM pruned_message_times)) AS at",
+  );
+  const at = rows[0]?.at;
+  return at ? new Date(at) : null;
+}
+
 /** How many accounts there are. */
 export async function accountCount(db: Database): Promise<number> {
   const { rows } = await db.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM accounts");

@@ -1,34 +1,88 @@
 import fs from "node:fs";
 import path from "node:path";
+import { configWarnings } from "../../config/config-warnings.ts";
 import { checkConfigFile, configJsonSchema } from "../../config/load-config.ts";
+import type { PqlConfig } from "../../config/schema.ts";
+import { type SignalCoverage, signalCoverage } from "../../store/signal-coverage.ts";
 import type { Command } from "../command.ts";
+import { formatNumber, table } from "../output.ts";
 
 export const configCheckCommand: Command = {
-  usage: "config check [file]",
-  summary: "validate the config file (default $PQL_CONFIG); list every problem; exit 1 on any",
-  async run(ctx, positionals) {
+  usage: "config check [file] [--against-data]",
+  summary:
+    "validate the config file (default $PQL_CONFIG); list every problem (exit 1) and warning; --against-data: signals no stored event matches",
+  options: { "against-data": { type: "boolean" } },
+  async run(ctx, positionals, values) {
     const file = path.resolve(positionals[0] ?? ctx.settings.configPath);
     const result = checkConfigFile(file);
     if (result.ok) {
       const c = result.config;
+      const warnings = configWarnings(c);
+      let coverage: SignalCoverage | null = null;
+      if (values["against-data"] === true) {
+        const rt = await ctx.runtime();
+        coverage = await signalCoverage(rt.db, c);
+        for (const s of c.signals) {
+          if ((coverage.matched[s.key] ?? 0) === 0)
+            warnings.push(
+              `signal ${s.key} matches no stored event: check its match (${describeMatch(s.match)})`,
+            );
+        }
+      }
+      const lines = [
+        `${file}: valid`,
+        `version ${result.version}: ${c.signals.length} signals, ${c.personas.length} personas, ${c.milestones.length} milestones, ` +
+          `${c.routing.pools.length} pools, ${c.routing.reps.length} reps, ${c.routing.managers.length} manager${c.routing.managers.length === 1 ? "" : "s"}` +
+          `${c.routing.sla ? `, SLA ${c.routing.sla.claimWithinHours} h` : ""}${c.slack.shadow ? `, shadow mode (${c.slack.shadow.channel})` : ""}; ` +
+          `tiers hot >= ${c.tiers.hot}, warm >= ${c.tiers.warm}`,
+        ...warnings.map((w) => `warning: ${w}`),
+      ];
+      if (coverage) {
+        lines.push(
+          "",
+          table(
+            ["signal", "messages matched"],
+            c.signals.map((s) => [s.key, formatNumber(coverage.matched[s.key] ?? 0)]),
+            { align: ["left", "right"] },
+          ),
+        );
+        if (coverage.unmatched.length > 0)
+          lines.push(
+            "",
+            "Most frequent events no signal matches:",
+            ...coverage.unmatched.map(
+              (u) => `  ${u.type} ${JSON.stringify(u.event)}: ${formatNumber(u.messages)}`,
+            ),
+          );
+      }
       return {
-        json: { ok: true, file, version: result.version, problems: [] },
-        text: [
-          `${file}: valid`,
-          `version ${result.version}: ${c.signals.length} signals, ${c.personas.length} personas, ${c.milestones.length} milestones, ` +
-            `${c.routing.pools.length} pools, ${c.routing.reps.length} reps, ${c.routing.managers.length} manager${c.routing.managers.length === 1 ? "" : "s"}` +
-            `${c.routing.sla ? `, SLA ${c.routing.sla.claimWithinHours} h` : ""}${c.slack.shadow ? `, shadow mode (${c.slack.shadow.channel})` : ""}; ` +
-            `tiers hot >= ${c.tiers.hot}, warm >= ${c.tiers.warm}`,
-        ].join("\n"),
+        json: {
+          ok: true,
+          file,
+          version: result.version,
+          problems: [],
+          warnings,
+          ...(coverage ? { coverage } : {}),
+        },
+        text: lines.join("\n"),
       };
     }
     return {
-      json: { ok: false, file, problems: result.problems },
+      json: { ok: false, file, problems: result.problems, warnings: [] },
       text: `${file}: ${result.problems.length} problem(s)\n  ${result.problems.join("\n  ")}`,
       exitCode: 1,
     };
   },
 };
+
+function describeMatch(match: PqlConfig["signals"][number]["match"]): string {
+  const parts = [
+    match.events?.length ? `events ${match.events.map((e) => JSON.stringify(e)).join(", ")}` : null,
+    match.screens?.length ? `screens ${match.screens.map((e) => JSON.stringify(e)).join(", ")}` : null,
+    match.pages?.length ? `pages ${match.pages.map((e) => JSON.stringify(e)).join(", ")}` : null,
+  ].filter((p) => p !== null);
+  return parts.join("; ") || "nothing";
+}
 
 export const configSchemaCommand: Command = {
   usage: "config schema [--out FILE]",

@@ -1,5 +1,7 @@
+import { staleDataWarning } from "../../config/config-warnings.ts";
 import { evaluate } from "../../signals/evaluate.ts";
 import { scoredOutcomes } from "../../store/outcome-store.ts";
+import { newestEventAt } from "../../store/score-store.ts";
 import type { Command } from "../command.ts";
 import { atOption } from "../command.ts";
 import { keyValues, table } from "../output.ts";
@@ -10,8 +12,10 @@ export const evaluateCommand: Command = {
   options: { at: { type: "string" } },
   async run(ctx, _positionals, values) {
     const asOf = atOption(values.at, ctx.clock);
-    const rt = await ctx.runtime();
+    const rt = await ctx.runtime({ config: true });
     const result = evaluate(await scoredOutcomes(rt.db, asOf));
+    const stale = staleDataWarning(await newestEventAt(rt.db), asOf, rt.config.config);
+    const warnings = stale ? [stale] : [];
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
     const text =
       result.accounts === 0
@@ -37,6 +41,9 @@ export const evaluateCommand: Command = {
               { align: ["left", "right", "right", "right", "right"] },
             ),
           ].join("\n");
-    return { json: { asOf: asOf.toISOString(), ...result }, text };
+    return {
+      json: { asOf: asOf.toISOString(), ...result, warnings },
+      text: [...warnings.map((w) => `warning: ${w}`), text].join("\n"),
+    };
   },
 };

@@ -1,6 +1,7 @@
 import { runScorePass, type ScorePassOptions, type ScorePassResult } from "../../app/jobs/score-pass.ts";
 import type { Runtime } from "../../app/runtime.ts";
-import { type RankedAccount, rankedAccounts } from "../../store/score-store.ts";
+import { staleDataWarning } from "../../config/config-warnings.ts";
+import { newestEventAt, type RankedAccount, rankedAccounts } from "../../store/score-store.ts";
 import { atOption, type CliContext, type Command, intOption } from "../command.ts";
 import { formatNumber, table } from "../output.ts";
 import { createProgress } from "../progress.ts";
@@ -16,11 +17,14 @@ export const scoreCommand: Command = {
     // A pass for a past date (--at) is a backtest: it never routes accounts to sales.
     const route = values.at === undefined;
     const summary = await scorePass(ctx, rt, { now, full: values.full === true, route });
+    const stale = staleDataWarning(await newestEventAt(rt.db), now, rt.config.config);
+    const warnings = stale ? [stale] : [];
     if (values.json !== true) {
-      return { json: null, text: renderRanking(await rankedAccounts(rt.db, now, limit), summary) };
+      const ranking = renderRanking(await rankedAccounts(rt.db, now, limit), summary);
+      return { json: null, text: [...warnings.map((w) => `warning: ${w}`), ranking].join("\n") };
     }
     const ranked = await rankedAccounts(rt.db, now);
-    return { json: { accounts: ranked.map(({ asOf: _asOf, ...a }) => a), summary }, text: "" };
+    return { json: { accounts: ranked.map(({ asOf: _asOf, ...a }) => a), summary, warnings }, text: "" };
   },
 };
 
