@@ -251,7 +251,8 @@ async function unroutedSummary(rt: JobContext, accountId: string) {
     `SELECT a.name, a.domain, s.score, s.tier, s.pqr::float8 AS pqr, s.icp, s.reasons,
       COALESCE(s.features->'personas', '[]') AS personas, s.as_of, h.company_id
     FROM accounts a
-    JOIN LATERAL (SELECT * FROM score_snapshots s WHERE s.account_id = a.id ORDER BY as_of DESC, id DESC LIMIT 1) s ON true
+    JOIN latest_scores l ON l.account_id = a.id
+    JOIN score_snapshots s ON s.id = l.snapshot_id
     LEFT JOIN hubspot_companies h ON h.account_id = a.id AND h.company_id IS NOT NULL
     WHERE a.id = $1`,
     [accountId],

@@ -1,5 +1,6 @@
 import { type ComponentName, weigh } from "../signals/score-account.ts";
 import type { PqlConfig } from "./schema.ts";
+import { shortestWindow } from "./windows.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -46,15 +47,6 @@ export function configWarnings(config: PqlConfig): string[] {
       `${u.points} points of the score can never be reached: component ${u.component} has weight but ${u.why} ` +
       `(give it a feeder, or set scoring.components.${u.component} to 0)`,
   );
-}
-
-/** The shortest window the score reads, and which setting it is. Pure. */
-export function shortestWindow(config: PqlConfig): { days: number; name: string } {
-  let shortest = { days: config.scoring.activeWindowDays, name: "scoring.activeWindowDays" };
-  for (const s of config.signals) {
-    if (s.windowDays < shortest.days) shortest = { days: s.windowDays, name: `signal ${s.key}` };
-  }
-  return shortest;
 }
 
 /**

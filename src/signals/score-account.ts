@@ -1,4 +1,5 @@
 import type { PqlConfig, SignalDefinition } from "../config/schema.ts";
+import { counted } from "../text.ts";
 import { type AccountFeatures, NO_SIGNAL } from "./account-features.ts";
 import { type IcpMatch, icpMatch, UNKNOWN_MATCH } from "./icp-match.ts";
 import { estimatePqr, type PqrEstimate } from "./pqr-estimate.ts";
@@ -206,7 +207,7 @@ function reasonsFor(
     personas: () => {
       const n = features.personas.length;
       if (n === 0) return null;
-      return `${n} persona${n === 1 ? "" : "s"} active in ${window} days (${features.personas.map(personaLabel).join(", ")})`;
+      return `${counted(n, "persona")} active in ${window} days (${features.personas.map(personaLabel).join(", ")})`;
     },
     adoptionDepth: () => signalsOf("adoption") || null,
     intent: () => signalsOf("intent") || null,
@@ -217,9 +218,7 @@ function reasonsFor(
         .map((s) => signalReason(s, count(s)))
         .join("; ") || null,
     activeUsers: () =>
-      features.activeUsers === 0
-        ? null
-        : `${features.activeUsers} active user${features.activeUsers === 1 ? "" : "s"} in ${window} days`,
+      features.activeUsers === 0 ? null : `${counted(features.activeUsers, "active user")} in ${window} days`,
     activation: () => {
       if (activation.reached.length === 0) return null;
       const ttfv =
@@ -248,9 +247,7 @@ function reasonsFor(
     missing.push(`${icp.unknown.join(", ")} unknown: counted as neutral in ICP`);
   if (features.events === 0) missing.push(`no product activity in the last ${window} days`);
   if (features.usersWithoutPersona > 0) {
-    missing.push(
-      `${features.usersWithoutPersona} active user${features.usersWithoutPersona === 1 ? "" : "s"} with no known persona`,
-    );
+    missing.push(`${counted(features.usersWithoutPersona, "active user")} with no known persona`);
   }
   const core = config.milestones.find((m) => m.coreValue);
   if (core && !activation.reached.includes(core.key) && features.events > 0)

@@ -67,9 +67,7 @@ export async function readReportData(db: Database, since: Date, configVersion: s
     "SELECT stats FROM cycle_runs WHERE kind = 'score' AND status = 'ok' ORDER BY started_at DESC LIMIT 1",
   );
   const { rows: outcomes } = await db.sql.query<{ score: number; tier: string; converted: boolean }>(
-    `SELECT l.score, l.tier, o.converted FROM outcomes o
-    CROSS JOIN LATERAL (SELECT s.score, s.tier FROM score_snapshots s WHERE s.account_id = o.account_id
-      ORDER BY s.as_of DESC, s.id DESC LIMIT 1) l`,
+    "SELECT l.score, l.tier, o.converted FROM outcomes o JOIN latest_scores l ON l.account_id = o.account_id",
   );
   const { rows: cfg } = await db.sql.query<{ at: Date | null }>(
     "SELECT min(created_at) AS at FROM score_snapshots WHERE config_version = $1",

@@ -131,7 +131,7 @@ const LATEST_COLUMNS = "account_id, score, tier, pqr, icp, reasons, as_of, confi
 export const LATEST_SNAPSHOT = `JOIN (
   SELECT ${LATEST_COLUMNS} FROM latest_scores WHERE as_of <= $1::timestamptz
   UNION ALL
-  SELECT p.${LATEST_COLUMNS.split(", ").join(", p.")} FROM latest_scores c CROSS JOIN LATERAL (
+  SELECT p.* FROM latest_scores c CROSS JOIN LATERAL (
     SELECT ${LATEST_COLUMNS} FROM score_snapshots s
     WHERE s.account_id = c.account_id AND s.as_of <= $1::timestamptz ORDER BY s.as_of DESC, s.id DESC LIMIT 1) p
   WHERE c.as_of > $1::timestamptz) l ON l.account_id = a.id`;

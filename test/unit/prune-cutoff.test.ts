@@ -1,7 +1,8 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { minimumPruneDays, pruneCutoff } from "../../src/app/jobs/prune.ts";
+import { pruneCutoff } from "../../src/app/jobs/prune.ts";
 import { loadConfig } from "../../src/config/load-config.ts";
+import { historyRead, shortestWindow } from "../../src/config/windows.ts";
 import { UsageError } from "../../src/errors.ts";
 import { ROOT } from "../helpers/cli.ts";
 
@@ -13,11 +14,12 @@ const daysBefore = (d: number, from = NOW) => new Date(from.getTime() - d * DAY)
 describe("how far back a prune may cut", () => {
   it("is the longest signal window, or twice the activity window (its trend), whichever is longer", () => {
     // The shipped config: hris_connected looks back 365 days; activity 30 (60 with its trend).
-    expect(minimumPruneDays(shipped)).toEqual({ days: 365, window: "signal hris_connected's windowDays" });
+    expect(historyRead(shipped)).toEqual({ days: 365, name: "signal hris_connected" });
+    expect(shortestWindow(shipped)).toEqual({ days: 14, name: "signal pricing_page" });
     const shortSignals = structuredClone(shipped);
     for (const s of shortSignals.signals) s.windowDays = 14;
     shortSignals.scoring.activeWindowDays = 45;
-    expect(minimumPruneDays(shortSignals).days).toBe(90);
+    expect(historyRead(shortSignals).days).toBe(90);
   });
 
   it("cuts --older-than back from now, and refuses a cut inside what scoring reads", () => {
@@ -29,7 +31,7 @@ describe("how far back a prune may cut", () => {
     expect(pruneCutoff(shipped, 365, NOW, null).cutoff).toEqual(daysBefore(365));
     expect(() => pruneCutoff(shipped, 364, NOW, null)).toThrow(UsageError);
     expect(() => pruneCutoff(shipped, 364, NOW, null)).toThrow(
-      "--older-than: 364d is shorter than the history the scoring reads: 365d, signal hris_connected's windowDays",
+      "--older-than: 364d is shorter than the history the scoring reads: 365d, signal hris_connected",
     );
   });
 

@@ -1,4 +1,5 @@
 import type { PqlConfig } from "../../config/schema.ts";
+import { historyRead } from "../../config/windows.ts";
 import { UsageError } from "../../errors.ts";
 import { finishCycleRun, startCycleRun } from "../../store/cycle-store.ts";
 import { withJobLock } from "../../store/job-lock.ts";
@@ -7,22 +8,6 @@ import { lastScorePass } from "../../store/score-store.ts";
 import type { JobContext } from "../runtime.ts";
 
 const DAY_MS = 86_400_000;
-
-/**
- * The shortest history the scoring reads, pure: each signal's window, and twice the activity
- * window (activity is compared with the period just before it, the trend). Signals' own
- * previous-period counts are not scored, so they do not hold history back.
- */
-export function minimumPruneDays(config: PqlConfig): { days: number; window: string } {
-  let longest = {
-    days: 2 * config.scoring.activeWindowDays,
-    window: `twice scoring.activeWindowDays (${config.scoring.activeWindowDays} days), the activity trend`,
-  };
-  for (const s of config.signals) {
-    if (s.windowDays > longest.days) longest = { days: s.windowDays, window: `signal ${s.key}'s windowDays` };
-  }
-  return longest;
-}
 
 /**
  * Where a prune `olderThanDays` back from `now` cuts, pure: never inside the history the scoring
@@ -35,10 +20,10 @@ export function pruneCutoff(
   now: Date,
   lastPassAsOf: Date | null,
 ): { cutoff: Date; minimumDays: number; heldBack: string | null } {
-  const minimum = minimumPruneDays(config);
+  const minimum = historyRead(config);
   if (olderThanDays < minimum.days) {
     throw new UsageError(
-      `--older-than: ${olderThanDays}d is shorter than the history the scoring reads: ${minimum.days}d, ${minimum.window}`,
+      `--older-than: ${olderThanDays}d is shorter than the history the scoring reads: ${minimum.days}d, ${minimum.name}`,
     );
   }
   const wanted = now.getTime() - olderThanDays * DAY_MS;

@@ -1,4 +1,4 @@
-import type { LoadedConfig } from "../../config/load-config.ts";
+import { scoringWindows } from "../../config/windows.ts";
 import { routeNewlyHot } from "../../routing/route-newly-hot.ts";
 import type { AccountFeatures } from "../../signals/account-features.ts";
 import { personaMatcher } from "../../signals/persona.ts";
@@ -102,7 +102,9 @@ async function scorePassLocked(rt: JobContext, options: ScorePassOptions): Promi
         const ids = await accountIdsAsOf(db, now);
         return { accounts: ids.length, ids, before: await latestTiers(db, ids) };
       }
-      const changed = await changedAccountIds(db, last, now, windowDays(config));
+      const changed = await changedAccountIds(db, last, now, [
+        ...new Set(scoringWindows(config.config).map((w) => w.days)),
+      ]);
       const ids = await accountIdsAsOf(db, now, changed);
       return { accounts: await accountCount(db), ids, before: await latestTiers(db, ids) };
     });
@@ -208,13 +210,6 @@ async function scorePassLocked(rt: JobContext, options: ScorePassOptions): Promi
     });
     throw error;
   }
-}
-
-/** Every window length the score depends on (signal windows and the active window). */
-function windowDays(config: LoadedConfig): number[] {
-  return [
-    ...new Set([config.config.scoring.activeWindowDays, ...config.config.signals.map((s) => s.windowDays)]),
-  ];
 }
 
 function summarise(changes: ScorePassResult["changes"]) {

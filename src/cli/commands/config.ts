@@ -4,6 +4,7 @@ import { configWarnings } from "../../config/config-warnings.ts";
 import { checkConfigFile, configJsonSchema } from "../../config/load-config.ts";
 import type { PqlConfig } from "../../config/schema.ts";
 import { type SignalCoverage, signalCoverage } from "../../store/signal-coverage.ts";
+import { counted } from "../../text.ts";
 import type { Command } from "../command.ts";
 import { formatNumber, table } from "../output.ts";
 
@@ -32,7 +33,7 @@ export const configCheckCommand: Command = {
       const lines = [
         `${file}: valid`,
         `version ${result.version}: ${c.signals.length} signals, ${c.personas.length} personas, ${c.milestones.length} milestones, ` +
-          `${c.routing.pools.length} pools, ${c.routing.reps.length} reps, ${c.routing.managers.length} manager${c.routing.managers.length === 1 ? "" : "s"}` +
+          `${c.routing.pools.length} pools, ${c.routing.reps.length} reps, ${counted(c.routing.managers.length, "manager")}` +
           `${c.routing.sla ? `, SLA ${c.routing.sla.claimWithinHours} h` : ""}${c.slack.shadow ? `, shadow mode (${c.slack.shadow.channel})` : ""}; ` +
           `tiers hot >= ${c.tiers.hot}, warm >= ${c.tiers.warm}`,
         ...warnings.map((w) => `warning: ${w}`),

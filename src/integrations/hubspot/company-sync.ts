@@ -259,9 +259,9 @@ export async function writeCompanies(
   db: Database,
   http: HubSpotHttp,
   now: Date,
-  states?: readonly CompanyState[],
+  states: readonly CompanyState[],
 ): Promise<WriteResult> {
-  const pending = await pendingCompanyWrites(db, states);
+  const pending = companyWrites(states);
   const result: WriteResult = {
     written: 0,
     unchanged: pending.unchanged,
@@ -308,9 +308,9 @@ export async function writeCompanyOwners(
   db: Database,
   http: HubSpotHttp,
   now: Date,
-  states?: readonly CompanyState[],
+  states: readonly CompanyState[],
 ): Promise<{ written: number; rejected: { accountId: string; reason: string }[] }> {
-  const writes = (states ?? (await matchedCompanies(db))).flatMap((state) => {
+  const writes = states.flatMap((state) => {
     const owner = ownerChange(state);
     return owner ? [{ accountId: state.accountId, companyId: state.companyId, owner }] : [];
   });
@@ -384,11 +384,15 @@ export interface CompanyWrite {
 /** Per matched company, the properties that changed since the last successful write. */
 export async function pendingCompanyWrites(
   db: Database,
-  states?: readonly CompanyState[],
 ): Promise<{ writes: CompanyWrite[]; unchanged: number }> {
+  return companyWrites(await matchedCompanies(db));
+}
+
+/** The properties of `states` that changed since their last successful write. Pure. */
+function companyWrites(states: readonly CompanyState[]): { writes: CompanyWrite[]; unchanged: number } {
   const writes: CompanyWrite[] = [];
   let unchanged = 0;
-  for (const state of states ?? (await matchedCompanies(db))) {
+  for (const state of states) {
     const properties = changedProperties(companyPropertyValues(state), state.written, state.rejected);
     if (Object.keys(properties).length === 0) unchanged++;
     else writes.push({ accountId: state.accountId, companyId: state.companyId, properties });

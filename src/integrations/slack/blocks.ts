@@ -1,3 +1,4 @@
+import { counted } from "../../text.ts";
 /**
  * The Slack messages pql-router posts, as Block Kit JSON. Pure: no I/O, no clock (callers pass
  * `now`). Every piece of user-provided text is cleaned, mrkdwn-escaped and truncated to its
@@ -240,7 +241,7 @@ export function digestMessage(input: {
     if (input.shadow) blocks.unshift(shadowBlock());
     return { text: `${input.shadow ? "Shadow mode: " : ""}No unclaimed hot accounts in ${pool}`, blocks };
   }
-  const count = `${total} unclaimed hot account${total === 1 ? "" : "s"}`;
+  const count = counted(total, "unclaimed hot account");
   top.push({
     type: "header",
     text: {
@@ -492,14 +493,9 @@ function fitList(
   return { text: fitMrkdwn(text, f.max), shown, chars: text.length };
 }
 
-function headlineLines(view: {
-  domain: string | null;
-  tier: string;
-  score: number;
-  pqr: number;
-  currency: string;
-  icp: number | null;
-}): string[] {
+function headlineLines(
+  view: Pick<AlertView, "domain" | "tier" | "score" | "pqr" | "currency" | "icp">,
+): string[] {
   const lines: string[] = [];
   const domain = esc(view.domain ?? "", CAP.domain);
   if (domain) lines.push(`*${domain}*`);
