@@ -107,10 +107,6 @@ export async function runPrune(rt: JobContext, options: PruneOptions): Promise<P
         stats: out,
         errors: [],
       });
-      rt.log.info(
-        { cutoff: out.cutoff, deleted: out.deleted, summaries: out.summaries },
-        "pruned raw messages",
-      );
       return out;
     } catch (error) {
       await finishCycleRun(db, runId, {
