@@ -32,6 +32,8 @@ export interface Firmographics {
   plan: string | null;
   seats: number | null;
   techStack: string[];
+  /** Every trait the account was sent (group calls), by name: what named ICP criteria read. */
+  traits?: Record<string, unknown>;
 }
 
 export interface SignalFeature {

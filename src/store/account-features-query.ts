@@ -122,7 +122,7 @@ personas AS (
   LEFT JOIN persona_keys k ON k.title = COALESCE(u.title, '') AND k.persona = COALESCE(u.persona, '')
   GROUP BY au.account_id
 )
-SELECT a.id, a.name, a.domain, a.employees, a.industry, a.region, a.plan, a.seats, a.tech_stack,
+SELECT a.id, a.name, a.domain, a.employees, a.industry, a.region, a.plan, a.seats, a.tech_stack, a.traits,
   LEAST(act.first_seen, ps.first_seen) AS first_seen, GREATEST(act.last_seen, ps.last_seen) AS last_seen,
   act.active_users, act.active_days, act.events, act.previous_events,
   p.personas, p.without_persona, sg.signals
@@ -144,6 +144,7 @@ interface FeatureRow {
   plan: string | null;
   seats: number | null;
   tech_stack: string[] | null;
+  traits: Record<string, unknown> | null;
   first_seen: Date | string | null;
   last_seen: Date | string | null;
   active_users: number | null;
@@ -189,6 +190,7 @@ function toFeatures(r: FeatureRow): AccountFeatures {
       plan: r.plan,
       seats: r.seats,
       techStack: r.tech_stack ?? [],
+      traits: r.traits ?? {},
     },
     firstSeenAt: r.first_seen ? new Date(r.first_seen) : null,
     lastSeenAt: r.last_seen ? new Date(r.last_seen) : null,
