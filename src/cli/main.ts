@@ -8,6 +8,7 @@ import { describeError, UsageError } from "../errors.ts";
 import { redactSecrets } from "../redact.ts";
 import { currentCycle } from "../store/cycle-store.ts";
 import type { CliContext, Command, Values } from "./command.ts";
+import { backtestCommand } from "./commands/backtest.ts";
 import { configCheckCommand, configSchemaCommand } from "./commands/config.ts";
 import { runOnceCommand, workerCommand } from "./commands/cycle.ts";
 import { dbMigrateCommand } from "./commands/db-migrate.ts";
@@ -42,6 +43,7 @@ const COMMANDS: Record<string, Command> = {
   score: scoreCommand,
   explain: explainCommand,
   evaluate: evaluateCommand,
+  backtest: backtestCommand,
   "hubspot setup": hubspotSetupCommand,
   "hubspot sync": hubspotSyncCommand,
   "hubspot preview": hubspotPreviewCommand,

@@ -23,12 +23,18 @@ export type CalibrationModel = ({ method: "isotonic" } & IsotonicModel) | ({ met
  * Weighted least-squares isotonic regression of ys on xs by pool-adjacent-violators. Rows with the
  * same x are pooled first (one x, one value). Weights default to 1 and must be positive.
  */
-export function fitIsotonic(xs: readonly number[], ys: readonly number[], weights?: readonly number[]): IsotonicModel {
+export function fitIsotonic(
+  xs: readonly number[],
+  ys: readonly number[],
+  weights?: readonly number[],
+): IsotonicModel {
   if (xs.length === 0) throw new RangeError("fitIsotonic: no rows");
   if (ys.length !== xs.length) throw new RangeError(`fitIsotonic: ${xs.length} xs but ${ys.length} ys`);
-  if (weights !== undefined && weights.length !== xs.length) throw new RangeError("fitIsotonic: weights length differs");
+  if (weights !== undefined && weights.length !== xs.length)
+    throw new RangeError("fitIsotonic: weights length differs");
   for (let i = 0; i < xs.length; i++) {
-    if (!Number.isFinite(xs[i]) || !Number.isFinite(ys[i])) throw new RangeError(`fitIsotonic: row ${i} is not finite`);
+    if (!Number.isFinite(xs[i]) || !Number.isFinite(ys[i]))
+      throw new RangeError(`fitIsotonic: row ${i} is not finite`);
     const w = weights?.[i] ?? 1;
     if (!(w > 0 && Number.isFinite(w))) throw new RangeError(`fitIsotonic: weight ${i} is ${w}, must be > 0`);
   }
@@ -147,6 +153,7 @@ export function predictCalibrated(model: CalibrationModel, score: number): numbe
 
 function checkOutcomes(name: string, scores: readonly number[], outcomes: readonly number[]): void {
   if (scores.length === 0) throw new RangeError(`${name}: no rows`);
-  if (scores.length !== outcomes.length) throw new RangeError(`${name}: ${scores.length} scores but ${outcomes.length} outcomes`);
+  if (scores.length !== outcomes.length)
+    throw new RangeError(`${name}: ${scores.length} scores but ${outcomes.length} outcomes`);
   if (outcomes.some((y) => y !== 0 && y !== 1)) throw new RangeError(`${name}: outcomes must be 0 or 1`);
 }

@@ -41,7 +41,8 @@ export function crossValidateLogistic(
 ): CrossValidationResult {
   const { folds = 5, l2Grid = [0.01, 0.1, 1, 10, 100], seed, ...fitOptions } = options;
   if (l2Grid.length === 0) throw new RangeError("crossValidateLogistic: l2Grid is empty");
-  if (X.length !== y.length) throw new RangeError(`crossValidateLogistic: ${X.length} rows but ${y.length} outcomes`);
+  if (X.length !== y.length)
+    throw new RangeError(`crossValidateLogistic: ${X.length} rows but ${y.length} outcomes`);
   const foldOf = stratifiedFolds(y, folds, seed);
 
   const grid: CrossValidationResult["grid"] = [];
@@ -70,7 +71,11 @@ export function crossValidateLogistic(
   let best = 0;
   grid.forEach((entry, k) => {
     const current = grid[best] as (typeof grid)[number];
-    if (entry.meanLogLoss < current.meanLogLoss || (entry.meanLogLoss === current.meanLogLoss && entry.l2 > current.l2)) best = k;
+    if (
+      entry.meanLogLoss < current.meanLogLoss ||
+      (entry.meanLogLoss === current.meanLogLoss && entry.l2 > current.l2)
+    )
+      best = k;
   });
   const l2 = (grid[best] as (typeof grid)[number]).l2;
   const outOfFold = predictions[best] as number[];

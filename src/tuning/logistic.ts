@@ -66,7 +66,11 @@ const Z95 = 1.959963984540054;
  * Perfectly separated data has no finite maximum-likelihood solution: with l2 > 0 the penalty keeps
  * the answer finite; with l2 = 0 the fit stops at maxIter with `converged: false`.
  */
-export function fitLogistic(X: readonly (readonly number[])[], y: readonly number[], options: LogisticOptions = {}): LogisticModel {
+export function fitLogistic(
+  X: readonly (readonly number[])[],
+  y: readonly number[],
+  options: LogisticOptions = {},
+): LogisticModel {
   const { l2 = 0, fitIntercept = true, standardize = true, maxIter = 100, tolerance = 1e-10 } = options;
   const n = X.length;
   if (n === 0) throw new RangeError("fitLogistic: no rows");
@@ -75,8 +79,10 @@ export function fitLogistic(X: readonly (readonly number[])[], y: readonly numbe
   const columns = (X[0] as readonly number[]).length;
   for (let i = 0; i < n; i++) {
     const row = X[i] as readonly number[];
-    if (row.length !== columns) throw new RangeError(`fitLogistic: row ${i} has ${row.length} columns, not ${columns}`);
-    if (row.some((v) => !Number.isFinite(v))) throw new RangeError(`fitLogistic: row ${i} has a non-finite value`);
+    if (row.length !== columns)
+      throw new RangeError(`fitLogistic: row ${i} has ${row.length} columns, not ${columns}`);
+    if (row.some((v) => !Number.isFinite(v)))
+      throw new RangeError(`fitLogistic: row ${i} has a non-finite value`);
     const yi = y[i] as number;
     if (!(yi >= 0 && yi <= 1)) throw new RangeError(`fitLogistic: outcome ${i} is ${yi}, not in [0, 1]`);
   }
@@ -132,12 +138,14 @@ export function fitLogistic(X: readonly (readonly number[])[], y: readonly numbe
       converged = true;
       break;
     }
-    // Step halving: Newton can overshoot far from the optimum; never accept a worse objective.
+    // Step halving: Newton can overshoot far from the optimum; never accept a worse objective
+    // (beyond round-off: near the optimum the gain is below what a sum of n logs can resolve).
+    const slack = 1e-12 * (1 + Math.abs(objective));
     let t = 1;
     for (;;) {
       const candidate = theta.map((v, a) => v + t * (step[a] as number));
       const value = penalisedLogLikelihood(Z, y, candidate, penalty);
-      if (value >= objective || t < 1e-10) {
+      if (value >= objective - slack || t < 1e-10) {
         for (let a = 0; a < m; a++) theta[a] = candidate[a] as number;
         objective = value;
         break;
@@ -161,7 +169,9 @@ export function fitLogistic(X: readonly (readonly number[])[], y: readonly numbe
     if (inverse === null) return null;
     const t = T[row] as number[];
     let v = 0;
-    for (let a = 0; a < m; a++) for (let b = 0; b < m; b++) v += (t[a] as number) * ((inverse[a] as number[])[b] as number) * (t[b] as number);
+    for (let a = 0; a < m; a++)
+      for (let b = 0; b < m; b++)
+        v += (t[a] as number) * ((inverse[a] as number[])[b] as number) * (t[b] as number);
     return v;
   };
   const se = (row: number): number | null => {
@@ -195,9 +205,13 @@ export function fitLogistic(X: readonly (readonly number[])[], y: readonly numbe
 }
 
 /** Predicted probability for one row of the original columns. */
-export function predictLogistic(model: Pick<LogisticModel, "intercept" | "coefficients">, row: readonly number[]): number {
+export function predictLogistic(
+  model: Pick<LogisticModel, "intercept" | "coefficients">,
+  row: readonly number[],
+): number {
   let eta = model.intercept;
-  for (let j = 0; j < model.coefficients.length; j++) eta += (model.coefficients[j] as number) * (row[j] as number);
+  for (let j = 0; j < model.coefficients.length; j++)
+    eta += (model.coefficients[j] as number) * (row[j] as number);
   return sigmoid(eta);
 }
 
@@ -260,7 +274,8 @@ function derivatives(
       for (let b = 0; b <= a; b++) row[b] = (row[b] as number) + weight * za * (z[b] as number);
     }
   }
-  for (let a = 0; a < m; a++) for (let b = a + 1; b < m; b++) (hessian[a] as number[])[b] = (hessian[b] as number[])[a] as number;
+  for (let a = 0; a < m; a++)
+    for (let b = a + 1; b < m; b++) (hessian[a] as number[])[b] = (hessian[b] as number[])[a] as number;
   return { gradient, hessian };
 }
 

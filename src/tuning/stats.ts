@@ -23,7 +23,8 @@ export function wilson(successes: number, n: number, z = 1.96): { low: number; h
 export function brier(probabilities: readonly number[], outcomes: readonly number[]): number {
   checkPaired("brier", probabilities, outcomes);
   let sum = 0;
-  for (let i = 0; i < probabilities.length; i++) sum += ((probabilities[i] as number) - (outcomes[i] as number)) ** 2;
+  for (let i = 0; i < probabilities.length; i++)
+    sum += ((probabilities[i] as number) - (outcomes[i] as number)) ** 2;
   return sum / probabilities.length;
 }
 
@@ -53,7 +54,8 @@ export function expectedCalibrationError(
   bins = 10,
 ): number {
   checkPaired("expectedCalibrationError", probabilities, outcomes);
-  if (!Number.isInteger(bins) || bins < 1) throw new RangeError(`expectedCalibrationError: bins must be >= 1`);
+  if (!Number.isInteger(bins) || bins < 1)
+    throw new RangeError(`expectedCalibrationError: bins must be >= 1`);
   const count = new Array<number>(bins).fill(0);
   const predicted = new Array<number>(bins).fill(0);
   const observed = new Array<number>(bins).fill(0);
@@ -122,7 +124,8 @@ export function bands(scores: readonly number[], n = 10): number[] {
     while (groupStart > 0 && sorted[groupStart - 1] === value) groupStart--;
     let groupEnd = target;
     while (groupEnd < total && sorted[groupEnd] === value) groupEnd++;
-    const edge = target - groupStart <= groupEnd - target || groupEnd === total ? value : (sorted[groupEnd] as number);
+    const edge =
+      target - groupStart <= groupEnd - target || groupEnd === total ? value : (sorted[groupEnd] as number);
     if (edge > (sorted[0] as number) && edge !== edges[edges.length - 1]) edges.push(edge);
   }
   return edges;
@@ -147,7 +150,11 @@ export function bandOf(edges: readonly number[], score: number): number {
  * value under a random tie-break), so the answer does not depend on row order. Null when nobody
  * converted (base rate 0).
  */
-export function liftAt(scores: readonly number[], outcomes: readonly number[], topFraction: number): number | null {
+export function liftAt(
+  scores: readonly number[],
+  outcomes: readonly number[],
+  topFraction: number,
+): number | null {
   checkPaired("liftAt", scores, outcomes);
   if (!(topFraction > 0 && topFraction <= 1)) throw new RangeError(`liftAt: topFraction must be in (0, 1]`);
   const total = scores.length;
@@ -175,6 +182,7 @@ export function liftAt(scores: readonly number[], outcomes: readonly number[], t
 }
 
 function checkPaired(name: string, a: readonly number[], b: readonly number[]): void {
-  if (a.length !== b.length) throw new RangeError(`${name}: ${a.length} predictions but ${b.length} outcomes`);
+  if (a.length !== b.length)
+    throw new RangeError(`${name}: ${a.length} predictions but ${b.length} outcomes`);
   if (a.length === 0) throw new RangeError(`${name}: no rows`);
 }

@@ -7,8 +7,8 @@ import type { AccountFeatures } from "../../src/signals/account-features.ts";
 import { personaMatcher } from "../../src/signals/persona.ts";
 import { readAccountFeatures } from "../../src/store/account-features-query.ts";
 import { personaKeys } from "../../src/store/persona-store.ts";
-import { DAY_MS, readAccountHistories } from "../../src/tuning/replay-query.ts";
 import { featuresAt, prepare } from "../../src/tuning/replay.ts";
+import { DAY_MS, readAccountHistories } from "../../src/tuning/replay-query.ts";
 import { createTestStore, ENGINES, SKIP_PG_REASON, type TestStore, tempDir } from "../helpers/databases.ts";
 import { jobContext } from "../helpers/runtime.ts";
 import { slackConfig } from "../helpers/slack-world.ts";
@@ -49,7 +49,9 @@ for (const engine of ENGINES) {
         (r) => r.id,
       );
       const configs = [baseline, candidate];
-      const personas = await Promise.all(configs.map((c) => personaKeys(store.db, personaMatcher(c.personas))));
+      const personas = await Promise.all(
+        configs.map((c) => personaKeys(store.db, personaMatcher(c.personas))),
+      );
       const histories = (await readAccountHistories(store.db, configs, END, ids, personas)).map(prepare);
       expect(histories.map((h) => h.history.accountId)).toEqual(ids);
       const endDay = END.getTime() / DAY_MS;
@@ -64,9 +66,10 @@ for (const engine of ENGINES) {
           const replayed = histories
             .map((h) => featuresAt(h, config, i, day))
             .filter((f): f is AccountFeatures => f !== null);
-          expect(plain(replayed), `${config === baseline ? "baseline" : "candidate"} at ${at.toISOString()}`).toEqual(
-            plain(live),
-          );
+          expect(
+            plain(replayed),
+            `${config === baseline ? "baseline" : "candidate"} at ${at.toISOString()}`,
+          ).toEqual(plain(live));
           compared += replayed.length;
         }
       }

@@ -1,5 +1,6 @@
 import { explainAccount } from "../../app/jobs/explain-account.ts";
 import { UsageError } from "../../errors.ts";
+import { describePqr } from "../../signals/pqr-estimate.ts";
 import { formatHours } from "../../signals/score-account.ts";
 import { counted } from "../../text.ts";
 import type { Command } from "../command.ts";
@@ -63,10 +64,7 @@ export const explainCommand: Command = {
         ],
         ["as of", now.toISOString()],
         ["score", `${result.score} (${result.tier})${near.length > 0 ? `: ${near.join(", ")}` : ""}`],
-        [
-          "PQR",
-          `${result.pqr.pqr.toLocaleString("en-US")} ${result.pqr.currency} a year (${result.pqr.seats} seats x ${config.config.pqr.seatPricePerMonth}/month x 12${result.pqr.tierFeatureUplift > 0 ? ` + ${result.pqr.tierFeatureUplift * 100}% tier features` : ""}${result.pqr.usageRevenue > 0 ? ` + ${result.pqr.usageRevenue} usage` : ""}, x${result.pqr.sizeMultiplier} size)`,
-        ],
+        ["PQR", describePqr(result.pqr)],
         [
           "ICP",
           result.icp.score === null

@@ -1,0 +1,99 @@
+import type { TopLevelSpec } from "vega-lite";
+import type { BacktestReport } from "../app/jobs/backtest.ts";
+import { chartFigure, esc, htmlPage, metric, rows, VEGA_LITE_SCHEMA } from "./html.ts";
+import { pct } from "./manager-report.ts";
+
+/**
+ * The backtest as one self-contained page, charts by the same library as the manager report:
+ * conversion by tier for each config, and weekly routing load against each pool's capacity.
+ */
+export async function backtestHtml(report: BacktestReport): Promise<string> {
+  const conversion: TopLevelSpec = {
+    $schema: VEGA_LITE_SCHEMA,
+    width: 420,
+    height: 220,
+    data: {
+      values: report.configs.flatMap((c) =>
+        c.tiers.map((t) => ({ config: c.label, tier: t.tier, rate: t.rate })),
+      ),
+    },
+    mark: { type: "bar" },
+    encoding: {
+      x: { field: "tier", type: "nominal", sort: ["hot", "warm", "cold"], title: null },
+      xOffset: { field: "config", type: "nominal" },
+      y: {
+        field: "rate",
+        type: "quantitative",
+        axis: { format: "%" },
+        title: "converted within the horizon",
+      },
+      color: { field: "config", type: "nominal", legend: { orient: "bottom", title: null } },
+    },
+  };
+  const weeks = (perWeek: number[]) =>
+    perWeek.map((_, i) =>
+      new Date(Date.parse(report.period.from) + i * report.period.everyDays * 86_400_000)
+        .toISOString()
+        .slice(0, 10),
+    );
+  const load: TopLevelSpec = {
+    $schema: VEGA_LITE_SCHEMA,
+    width: 420,
+    height: 220,
+    layer: [
+      {
+        data: {
+          values: report.configs.flatMap((c) =>
+            c.load.flatMap((l) => {
+              const at = weeks(l.perWeek);
+              return l.perWeek.map((n, i) => ({ series: `${c.label}: ${l.label}`, week: at[i], n }));
+            }),
+          ),
+        },
+        mark: { type: "line", point: true },
+        encoding: {
+          x: { field: "week", type: "temporal", title: null },
+          y: { field: "n", type: "quantitative", title: "new hot accounts per week" },
+          color: { field: "series", type: "nominal", legend: { orient: "bottom", title: null } },
+        },
+      },
+      {
+        data: {
+          values: (report.configs[0]?.load ?? []).map((l) => ({ pool: l.label, capacity: l.capacity })),
+        },
+        mark: { type: "rule", color: "#e63946", strokeDash: [4, 4] },
+        encoding: { y: { field: "capacity", type: "quantitative" } },
+      },
+    ],
+  };
+  const figures = await Promise.all([
+    chartFigure("conversion-by-tier", "Conversion by tier", conversion),
+    chartFigure("routing-load", "Weekly routing load against capacity (dashed)", load),
+  ]);
+  const p = report.period;
+  const head = ["", ...report.configs.map((c) => esc(c.label))];
+  const line = (label: string, f: (i: number) => string) => [label, ...report.configs.map((_, i) => f(i))];
+  const cfg = (i: number) => report.configs[i] as BacktestReport["configs"][number];
+  return htmlPage(
+    "pql-router backtest",
+    `<h1>Backtest</h1>
+<p>${metric("period.points", String(p.points))} points every ${metric("period.everyDays", String(p.everyDays))} days from ${metric("period.from", p.from.slice(0, 10))} to ${metric("period.to", p.to.slice(0, 10))}; converted means within ${metric("period.horizonDays", String(p.horizonDays))} days after a point. Nothing live was written.</p>
+${report.warnings.map((w, i) => `<p class="warn" data-metric="warnings.${i}">${esc(w)}</p>`).join("\n")}
+<table><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr>${rows([
+      line("Scorings judged", (i) => metric(`configs.${i}.observations`, String(cfg(i).observations))),
+      line("Base rate", (i) => metric(`configs.${i}.baseRate`, pct(cfg(i).baseRate))),
+      ...cfg(0).tiers.map((t, k) =>
+        line(`${t.tier} conversion`, (i) =>
+          metric(`configs.${i}.tiers.${k}.rate`, pct(cfg(i).tiers[k]?.rate ?? 0)),
+        ),
+      ),
+      line("Lift of hot", (i) => metric(`configs.${i}.hot.lift`, (cfg(i).hot.lift ?? 0).toFixed(2))),
+      line("Precision of hot", (i) => metric(`configs.${i}.hot.precision`, pct(cfg(i).hot.precision ?? 0))),
+      line("Recall of hot", (i) => metric(`configs.${i}.hot.recall`, pct(cfg(i).hot.recall ?? 0))),
+      line("Revenue captured by hot", (i) => metric(`configs.${i}.revenue.hot`, String(cfg(i).revenue.hot))),
+    ])}</table>
+<div class="charts">
+${figures.join("\n")}
+</div>`,
+  );
+}
