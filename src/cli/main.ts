@@ -32,6 +32,7 @@ import { scoreCommand } from "./commands/score.ts";
 import { serveCommand } from "./commands/serve.ts";
 import { slackManifestCommand, slackPostCommand } from "./commands/slack.ts";
 import { statusCommand } from "./commands/status.ts";
+import { thresholdsSuggestCommand } from "./commands/thresholds.ts";
 import { printable } from "./output.ts";
 
 const COMMANDS: Record<string, Command> = {
@@ -44,6 +45,7 @@ const COMMANDS: Record<string, Command> = {
   explain: explainCommand,
   evaluate: evaluateCommand,
   backtest: backtestCommand,
+  "thresholds suggest": thresholdsSuggestCommand,
   "hubspot setup": hubspotSetupCommand,
   "hubspot sync": hubspotSyncCommand,
   "hubspot preview": hubspotPreviewCommand,

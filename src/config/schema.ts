@@ -117,24 +117,56 @@ const band = z
     error: "expected min <= max",
   });
 
-const valueMatch = z.strictObject({
-  weight: nonNegative,
-  values: z.record(z.string(), fraction).describe("value (case-insensitive) -> match from 0 to 1"),
-  otherwise: fraction.default(0).describe("match for any other known value"),
-});
+/** The account trait a criterion reads instead of its built-in field (`hris`, `headcount`). */
+const criterionTrait = (builtIn: string) =>
+  text
+    .optional()
+    .describe(
+      `read this account trait (its name exactly as sent, case-sensitive) instead of ${builtIn}; missing or of the wrong shape: the criterion is unknown`,
+    );
+
+const valueMatch = (builtIn: string) =>
+  z.strictObject({
+    trait: criterionTrait(builtIn),
+    weight: nonNegative,
+    values: z.record(z.string(), fraction).describe("value (case-insensitive) -> match from 0 to 1"),
+    otherwise: fraction.default(0).describe("match for any other known value"),
+  });
 
 const icp = z.strictObject({
   qualifiedAt: score100.default(60).describe("ICP score at or above which an account is ICP-qualified"),
-  employees: z.strictObject({ weight: nonNegative, bands: z.array(band).min(1) }).optional(),
-  industry: valueMatch.optional(),
-  region: valueMatch.optional(),
+  employees: z
+    .strictObject({
+      trait: criterionTrait(
+        'the employee count (traits employees, employee_count, employeeCount); a number or "1,200"',
+      ),
+      weight: nonNegative,
+      bands: z.array(band).min(1),
+    })
+    .optional(),
+  industry: valueMatch("the industry trait").optional(),
+  region: valueMatch("the region trait").optional(),
   techStack: z
     .strictObject({
+      trait: criterionTrait('the tech stack (traits tech_stack, techStack); a list or "Gusto, Slack"'),
       weight: nonNegative,
       anyOf: z
         .array(text)
         .min(1)
-        .describe("tools (case-insensitive) that make the product more valuable, e.g. an HRIS"),
+        .optional()
+        .describe(
+          "tools (case-insensitive) that make the product more valuable, e.g. an HRIS: any of them is a full match",
+        ),
+      values: z
+        .record(z.string(), fraction)
+        .optional()
+        .describe(
+          "instead of anyOf: tool (case-insensitive) -> match from 0 to 1; the best tool used counts",
+        ),
+      otherwise: fraction.optional().describe("match for a known stack without any listed tool (default 0)"),
+    })
+    .refine((t) => (t.anyOf === undefined) !== (t.values === undefined), {
+      error: "expected exactly one of anyOf (tools that fit) or values (tool -> match)",
     })
     .optional(),
 });
@@ -192,24 +224,104 @@ const scoring = z.strictObject({
     .describe("time-to-first-value at or under this scores fully; slower decays"),
 });
 
-const pqr = z.strictObject({
+/** A price a PQR model needs: missing, the problem says which model requires it. */
+const priceFor = (model: string, what: string) =>
+  z
+    .number({
+      error: (issue) =>
+        issue.input === undefined
+          ? `expected ${what}, required with model: ${model}`
+          : "expected a number >= 0",
+    })
+    .min(0, { error: "expected a number >= 0" });
+
+/** A price of another model: refused by name rather than silently ignored. */
+const notWith = (model: string, usedBy: string) =>
+  z
+    .never({ error: `not used with model: ${model} (it prices model: ${usedBy})` })
+    .optional()
+    .describe(`only with model: ${usedBy}`);
+
+/** What every PQR model shares: the add-ons, the uplift, the size multiplier. */
+const pqrShared = {
   currency: z.string().length(3, { error: "expected a 3-letter currency code" }).default("USD"),
-  seatPricePerMonth: nonNegative,
-  projectedSeatExpansion: z
-    .number()
-    .min(1, { error: "expected a multiplier >= 1" })
-    .describe("multiplier on active users for the seats a converted account will buy"),
   tierFeatureUplift: nonNegative
     .default(0.25)
-    .describe("extra share of contract value when tier features are used"),
+    .describe("extra share of the model's price when tier features are used"),
   usagePricePerUnit: nonNegative
     .default(0)
-    .describe("annual price per unit of `volume` signals (usage-based component)"),
+    .describe(
+      "price per unit of `volume` signals, on their counts annualised (count x 365 / windowDays); added to seats and per-employee",
+    ),
+  unitPrices: z
+    .record(key, nonNegative)
+    .optional()
+    .describe("price per unit of a `volume` signal, by signal key (others use usagePricePerUnit)"),
   companySizeMultipliers: z
     .array(z.strictObject({ minEmployees: nonNegative, multiplier: nonNegative }))
     .default([])
-    .describe("largest matching minEmployees applies; larger companies buy more"),
-});
+    .describe("largest matching minEmployees applies; larger companies buy more (or, per employee, less)"),
+  employeesTrait: text
+    .optional()
+    .describe(
+      'account trait with the employee count (exactly as sent, a number or "1,200"), read by per-employee and the size multiplier; default: the employees firmographic',
+    ),
+};
+
+const pqr = z.discriminatedUnion(
+  "model",
+  [
+    z
+      .strictObject({
+        model: z
+          .literal("seats")
+          .optional()
+          .describe(
+            "seats (default): active users x projectedSeatExpansion x seatPricePerMonth x 12; per-employee: employees x pricePerEmployeePerMonth x 12 (payroll, benefits); usage: annualised volume x unit prices",
+          ),
+        seatPricePerMonth: priceFor("seats (the default)", "a price per seat per month"),
+        projectedSeatExpansion: z
+          .number({
+            error: (issue) =>
+              issue.input === undefined
+                ? "expected a multiplier >= 1, required with model: seats (the default)"
+                : "expected a multiplier >= 1",
+          })
+          .min(1, { error: "expected a multiplier >= 1" })
+          .describe("multiplier on active users for the seats a converted account will buy"),
+        pricePerEmployeePerMonth: notWith("seats", "per-employee"),
+        ...pqrShared,
+      })
+      .describe("seats x price (the default)"),
+    z
+      .strictObject({
+        model: z.literal("per-employee"),
+        pricePerEmployeePerMonth: priceFor("per-employee", "a price per employee per month").describe(
+          "price per employee per month; an account whose employee count is unknown is priced on its active users (a lower bound)",
+        ),
+        seatPricePerMonth: notWith("per-employee", "seats"),
+        projectedSeatExpansion: notWith("per-employee", "seats"),
+        ...pqrShared,
+      })
+      .describe("employees x price per employee (payroll, benefits)"),
+    z
+      .strictObject({
+        model: z.literal("usage"),
+        seatPricePerMonth: notWith("usage", "seats"),
+        projectedSeatExpansion: notWith("usage", "seats"),
+        pricePerEmployeePerMonth: notWith("usage", "per-employee"),
+        ...pqrShared,
+        usagePricePerUnit: priceFor("usage", "a price per unit of volume").describe(
+          "price per unit of `volume` signals, on their counts annualised (count x 365 / windowDays)",
+        ),
+      })
+      .describe("annualised volume x unit prices"),
+  ],
+  {
+    error: (issue) =>
+      issue.code === "invalid_union" ? "expected model seats, per-employee or usage" : undefined,
+  },
+);
 
 /** A calendar day, YYYY-MM-DD. */
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: "expected a date such as 2026-12-01" });
@@ -510,6 +622,22 @@ export const configSchema = z
           }
         });
       });
+      // Usage is priced on volume signals: unit prices name them, and model usage needs one.
+      const volumeKeys = signals.filter((sg) => sg?.kind === "volume").map((sg) => sg.key);
+      const unitPrices = config.pqr?.unitPrices;
+      if (unitPrices && typeof unitPrices === "object") {
+        for (const signalKey of Object.keys(unitPrices)) {
+          if (volumeKeys.includes(signalKey)) continue;
+          const kind = signals.find((sg) => sg?.key === signalKey)?.kind;
+          issue(
+            ["pqr", "unitPrices", signalKey],
+            `${kind ? `a signal of kind ${kind}` : "unknown signal"}, expected a volume signal${volumeKeys.length > 0 ? `: ${volumeKeys.join(", ")}` : " (the config has none)"}`,
+            signalKey,
+          );
+        }
+      }
+      if (config.pqr?.model === "usage" && volumeKeys.length === 0)
+        issue(["pqr", "model"], "expected at least one signal of kind volume with model: usage", "usage");
       const coreValue = milestones.filter((m) => m?.coreValue === true).length;
       if (milestones.length > 0 && coreValue !== 1) {
         issue(

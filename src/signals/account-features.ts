@@ -21,7 +21,7 @@ export interface AccountFeatures {
   /** Product events in the active window, and in the window before it (the trend). */
   events: number;
   previousEvents: number;
-  /** Per signal key: events in its window, in the window before, and the first time ever (<= now). */
+  /** Per signal key (matched at or before now): events in its window and the first time ever (<= now). */
   signals: Record<string, SignalFeature>;
 }
 
@@ -38,7 +38,8 @@ export interface Firmographics {
 
 export interface SignalFeature {
   count: number;
-  previousCount: number;
+  /** Events in the window before its window: not scored, so read only when asked for (`explain`). */
+  previousCount?: number;
   firstAt: Date | null;
 }
 

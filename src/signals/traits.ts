@@ -53,6 +53,12 @@ const ACCOUNT_PARSERS: { [K in keyof AccountFields]-?: (value: unknown) => Accou
   tech_stack: list,
 };
 
+/**
+ * How a trait's value is read as text, a whole number ("1,200" -> 1200) or a list (an array, or
+ * "BambooHR, Slack"): the fields above, and ICP criteria that name their own trait.
+ */
+export const readTrait = { text, wholeNumber, list } as const;
+
 const USER_PARSERS: { [K in keyof UserFields]-?: (value: unknown) => UserFields[K] | undefined } = {
   // Longer is no address (RFC 5321 allows 254 characters), and the column is indexed.
   email: (value) => {

@@ -1,4 +1,5 @@
 import type { PqlConfig } from "../config/schema.ts";
+import { historyRead } from "../config/windows.ts";
 import type { AccountFeatures, SignalFeature } from "../signals/account-features.ts";
 import type { Database } from "./database.ts";
 import type { PersonaKeys } from "./persona-store.ts";
@@ -27,8 +28,18 @@ export function signalSpecs(config: PqlConfig) {
 /**
  * The features of `accountIds` as of `now`, aggregated in the database: raw events never leave
  * it. Only messages with timestamps at or before `now` count, so a past date recomputes exactly.
- * Windows are (now - days, now]; "previous" windows the same length just before. Users' personas
- * come from $5, the persona of each (title, persona trait) pair (see `personaKeys`).
+ * Windows are (now - days, now]; "previous" windows the same length just before.
+ *
+ * Raw messages are read only in the history scoring reads ($6 days back from now): the longest
+ * signal window, or twice the activity window (the trend). First times (each signal's, first
+ * seen) come from message_times, the first and last time of every account's messages per (type,
+ * event, page path), raw and pruned alike: a first time ever is a first time as of `now` when it
+ * is at or before `now`. So a pass costs what the windows hold, not the length of the history.
+ * Last seen is that table's last time, or, when some of it lies after `now` (a past date), one
+ * index probe for the latest message at or before `now` (and what prune kept).
+ * Signals' previous-period counts are not scored: counted only when $7 asks (they read twice the
+ * signal windows). Users' personas come from $5, the persona of each (title, persona trait) pair
+ * (see `personaKeys`).
  */
 export const FEATURES_SQL = `
 WITH sig_exact AS (
@@ -45,10 +56,12 @@ m AS (
       AND x.timestamp > $2::timestamptz - make_interval(days => 2 * $4::int) AS previous
   FROM unnest($1::text[]) AS ids(account_id)
   CROSS JOIN LATERAL (
-    -- One index range scan per account on (account_id, timestamp); OFFSET 0 keeps the planner
-    -- from flattening this into a scan of the whole table when its estimates are off.
+    -- One index range scan per account on (account_id, timestamp), over the history read only;
+    -- OFFSET 0 keeps the planner from flattening this into a scan of the whole table when its
+    -- estimates are off.
     SELECT id, account_id, user_id, type, event, path, timestamp FROM messages
     WHERE account_id = ids.account_id AND timestamp <= $2::timestamptz
+      AND timestamp > $2::timestamptz - make_interval(days => $6::int)
     OFFSET 0
   ) x
 ),
@@ -62,51 +75,50 @@ matched AS (
   SELECT m.id, m.account_id, m.timestamp, s.key, s.window_days
   FROM m JOIN sig_prefix s ON m.type = 'page' AND m.path LIKE s.prefix
 ),
--- What prune kept of deleted messages (first and last times per type, event, page path): it
--- only ever lies before every window, so it adds first times, never counts.
-pruned AS (
-  SELECT account_id, type, event, path, first_at, last_at FROM pruned_message_times
-  WHERE account_id = ANY($1::text[]) AND first_at <= $2::timestamptz
-),
-pruned_firsts AS (
-  SELECT p.account_id, s.key, p.first_at
-  FROM pruned p JOIN sig_exact s ON s.by = 'event' AND s.type = p.type AND s.name = p.event
-  UNION ALL
-  SELECT p.account_id, s.key, p.first_at
-  FROM pruned p JOIN sig_exact s ON s.by = 'path' AND p.type = 'page' AND s.name = p.path
-  UNION ALL
-  SELECT p.account_id, s.key, p.first_at
-  FROM pruned p JOIN sig_prefix s ON p.type = 'page' AND p.path LIKE s.prefix
-),
-per_signal AS (
-  SELECT account_id, key, sum(n)::int AS n, sum(prev)::int AS prev, min(first_at) AS first_at FROM (
-    SELECT account_id, key,
-      count(*) FILTER (WHERE timestamp > $2::timestamptz - make_interval(days => window_days)) AS n,
-      count(*) FILTER (WHERE timestamp <= $2::timestamptz - make_interval(days => window_days)
-        AND timestamp > $2::timestamptz - make_interval(days => 2 * window_days)) AS prev,
-      min(timestamp) AS first_at
-    FROM matched
-    GROUP BY account_id, key
-    UNION ALL
-    SELECT account_id, key, 0, 0, first_at FROM pruned_firsts
-  ) x
+counts AS (
+  SELECT account_id, key,
+    count(*) FILTER (WHERE timestamp > $2::timestamptz - make_interval(days => window_days))::int AS n,
+    count(*) FILTER (WHERE $7::boolean AND timestamp <= $2::timestamptz - make_interval(days => window_days)
+      AND timestamp > $2::timestamptz - make_interval(days => 2 * window_days))::int AS prev
+  FROM matched
   GROUP BY account_id, key
 ),
-pruned_span AS (
-  SELECT account_id, min(first_at) AS first_seen, max(last_at) FILTER (WHERE last_at <= $2::timestamptz) AS last_seen
-  FROM pruned GROUP BY account_id
+-- First and last times per (type, event, page path) with a message at or before now. Event and
+-- path are '' where messages have none (ingestion never stores an empty one).
+times AS (
+  SELECT account_id, type, event, path, first_at, last_at FROM message_times
+  WHERE account_id = ANY($1::text[]) AND first_at <= $2::timestamptz
 ),
+firsts AS (
+  SELECT t.account_id, s.key, t.first_at
+  FROM times t JOIN sig_exact s ON s.by = 'event' AND s.type = t.type AND s.name = t.event
+  UNION ALL
+  SELECT t.account_id, s.key, t.first_at
+  FROM times t JOIN sig_exact s ON s.by = 'path' AND t.type = 'page' AND s.name = t.path
+  UNION ALL
+  SELECT t.account_id, s.key, t.first_at
+  FROM times t JOIN sig_prefix s ON t.type = 'page' AND t.path <> '' AND t.path LIKE s.prefix
+),
+-- Every message counted has a first time at or before it, so each counted signal has a first
+-- time (the full join only guards against a table edited by hand).
 signals AS (
-  SELECT account_id, jsonb_object_agg(key, jsonb_build_array(n, prev, first_at)) AS signals
-  FROM per_signal GROUP BY account_id
+  SELECT COALESCE(f.account_id, c.account_id) AS account_id,
+    jsonb_object_agg(COALESCE(f.key, c.key),
+      jsonb_build_array(COALESCE(c.n, 0), CASE WHEN $7::boolean THEN COALESCE(c.prev, 0) END, f.first_at)) AS signals
+  FROM (SELECT account_id, key, min(first_at) AS first_at FROM firsts GROUP BY account_id, key) f
+  FULL JOIN counts c ON c.account_id = f.account_id AND c.key = f.key
+  GROUP BY 1
+),
+span AS (
+  SELECT account_id, min(first_at) AS first_seen, max(last_at) AS last_at, bool_or(last_at > $2::timestamptz) AS later
+  FROM times GROUP BY account_id
 ),
 activity AS (
   SELECT account_id,
     count(DISTINCT user_id) FILTER (WHERE product AND recent)::int AS active_users,
     count(DISTINCT (timestamp AT TIME ZONE 'UTC')::date) FILTER (WHERE product AND recent)::int AS active_days,
     count(*) FILTER (WHERE product AND recent)::int AS events,
-    count(*) FILTER (WHERE product AND previous)::int AS previous_events,
-    min(timestamp) AS first_seen, max(timestamp) AS last_seen
+    count(*) FILTER (WHERE product AND previous)::int AS previous_events
   FROM m GROUP BY account_id
 ),
 persona_keys AS (
@@ -123,16 +135,51 @@ personas AS (
   GROUP BY au.account_id
 )
 SELECT a.id, a.name, a.domain, a.employees, a.industry, a.region, a.plan, a.seats, a.tech_stack, a.traits,
-  LEAST(act.first_seen, ps.first_seen) AS first_seen, GREATEST(act.last_seen, ps.last_seen) AS last_seen,
+  sp.first_seen,
+  CASE WHEN sp.later THEN GREATEST(
+    (SELECT l.timestamp FROM messages l WHERE l.account_id = a.id AND l.timestamp <= $2::timestamptz
+      ORDER BY l.timestamp DESC LIMIT 1),
+    (SELECT max(p.last_at) FROM pruned_message_times p WHERE p.account_id = a.id AND p.last_at <= $2::timestamptz))
+  ELSE sp.last_at END AS last_seen,
   act.active_users, act.active_days, act.events, act.previous_events,
   p.personas, p.without_persona, sg.signals
 FROM accounts a
+LEFT JOIN span sp ON sp.account_id = a.id
 LEFT JOIN activity act ON act.account_id = a.id
 LEFT JOIN personas p ON p.account_id = a.id
 LEFT JOIN signals sg ON sg.account_id = a.id
-LEFT JOIN pruned_span ps ON ps.account_id = a.id
 WHERE a.id = ANY($1::text[])
 ORDER BY a.id`;
+
+export interface FeaturesOptions {
+  /** Count each signal's previous period too (`previousCount`): not scored, and it reads twice the signal windows. */
+  previousCounts?: boolean;
+}
+
+/** How many days back from `now` the features query reads raw messages. Pure. */
+export function featuresReadDays(config: PqlConfig, options: FeaturesOptions = {}): number {
+  const longestSignal = Math.max(0, ...config.signals.map((s) => s.windowDays));
+  return Math.max(historyRead(config).days, options.previousCounts ? 2 * longestSignal : 0);
+}
+
+/** The parameters of FEATURES_SQL. */
+export function featuresParams(
+  config: PqlConfig,
+  now: Date,
+  accountIds: readonly string[],
+  personas: PersonaKeys,
+  options: FeaturesOptions = {},
+): unknown[] {
+  return [
+    accountIds,
+    now.toISOString(),
+    JSON.stringify(signalSpecs(config)),
+    config.scoring.activeWindowDays,
+    JSON.stringify(personas),
+    featuresReadDays(config, options),
+    options.previousCounts === true,
+  ];
+}
 
 interface FeatureRow {
   id: string;
@@ -153,7 +200,8 @@ interface FeatureRow {
   previous_events: number | null;
   personas: string[] | null;
   without_persona: number | null;
-  signals: Record<string, [number, number, string | null]> | null;
+  /** key -> [count, previous count (null unless asked for), first time]. */
+  signals: Record<string, [number, number | null, string | null]> | null;
 }
 
 export async function readAccountFeatures(
@@ -162,22 +210,24 @@ export async function readAccountFeatures(
   now: Date,
   accountIds: readonly string[],
   personas: PersonaKeys,
+  options: FeaturesOptions = {},
 ): Promise<AccountFeatures[]> {
   if (accountIds.length === 0) return [];
-  const { rows } = await db.sql.query<FeatureRow>(FEATURES_SQL, [
-    accountIds,
-    now.toISOString(),
-    JSON.stringify(signalSpecs(config)),
-    config.scoring.activeWindowDays,
-    JSON.stringify(personas),
-  ]);
+  const { rows } = await db.sql.query<FeatureRow>(
+    FEATURES_SQL,
+    featuresParams(config, now, accountIds, personas, options),
+  );
   return rows.map(toFeatures);
 }
 
 function toFeatures(r: FeatureRow): AccountFeatures {
   const signals: Record<string, SignalFeature> = {};
   for (const [key, [count, previousCount, firstAt]] of Object.entries(r.signals ?? {})) {
-    signals[key] = { count, previousCount, firstAt: firstAt ? new Date(firstAt) : null };
+    signals[key] = {
+      count,
+      ...(previousCount === null ? {} : { previousCount }),
+      firstAt: firstAt ? new Date(firstAt) : null,
+    };
   }
   return {
     accountId: r.id,

@@ -13,8 +13,10 @@ async function count(tx: SqlClient, sql: string, params: unknown[]): Promise<num
 
 /**
  * Erases a person (GDPR): their messages (as user id, and as every anonymous id aliased to them),
- * their aliases and their user record, in one transaction. Their accounts are marked changed, so
- * the next scoring pass recomputes everything derived without them. Nothing else is touched.
+ * their aliases and their user record, in one transaction. Their accounts' first and last times
+ * (message_times) are rebuilt from what remains (the other messages and what prune kept, which
+ * holds no person's id), and the accounts are marked changed, so the next scoring pass recomputes
+ * everything derived without them. Nothing else is touched.
  */
 export async function forgetUser(
   db: Database,
@@ -47,6 +49,7 @@ export async function forgetUser(
       ),
       users: await count(tx, "DELETE FROM users WHERE id = ANY($1::text[])", [ids]),
     };
+    await tx.query("SELECT message_times_rebuild($1::text[])", [accounts]);
     await tx.query("UPDATE accounts SET updated_at = $2 WHERE id = ANY($1::text[])", [
       accounts,
       at.toISOString(),
@@ -56,9 +59,9 @@ export async function forgetUser(
 }
 
 /**
- * Erases a company (GDPR): its messages, its record and traits, its scores, routings (with their
- * claims, feedback and Slack post records), its HubSpot match and its outcome, in one
- * transaction. Its users stay (people's data is erased with `forgetUser`), detached from it.
+ * Erases a company (GDPR): its messages and their first and last times (raw and pruned), its
+ * record and traits, its scores, routings (with their claims, feedback and Slack post records), its
+ * HubSpot match and its outcome, in one transaction. Its users stay (people's data is erased with `forgetUser`), detached from it.
  * Copies in HubSpot and Slack are not ours to delete: the caller says so.
  */
 export async function forgetAccount(db: Database, accountId: string): Promise<{ erased: Erased }> {
@@ -79,6 +82,7 @@ export async function forgetAccount(db: Database, accountId: string): Promise<{ 
       hubspot_companies: await count(tx, "DELETE FROM hubspot_companies WHERE account_id = $1", p),
       messages: await count(tx, "DELETE FROM messages WHERE account_id = $1", p),
       pruned_message_times: await count(tx, "DELETE FROM pruned_message_times WHERE account_id = $1", p),
+      message_times: await count(tx, "DELETE FROM message_times WHERE account_id = $1", p),
     };
     erased.users_detached = await count(
       tx,

@@ -22,7 +22,9 @@ export interface StoreResult {
  *  - accounts and users are upserted, traits merged newest-wins by message timestamp;
  *  - a user's latest `group` call sets its account; an `alias` links an anonymousId to a user;
  *  - track/page/screen calls without context.groupId get the account of their user (or of the
- *    user their anonymousId is aliased to), now or when that user's first group call arrives.
+ *    user their anonymousId is aliased to), now or when that user's first group call arrives;
+ *  - each account's first and last times per (type, event, page path) (message_times) widen with
+ *    the messages it gets, by triggers on the COPY and on those attribution updates.
  */
 export function storeMessages(
   db: Database,
@@ -48,6 +50,13 @@ export function storeMessages(
 
 const writeQueues = new WeakMap<Database, Promise<unknown>>();
 const UNIQUE_VIOLATION = "23505";
+/**
+ * A deadlock between two writers. Rows of accounts, users and aliases are locked in key order, and
+ * so are message_times' rows by each of its triggers, but one batch takes the latter twice (its
+ * COPY, then its attribution updates), so two batches writing the same accounts at once can
+ * deadlock: PostgreSQL cancels one, which is retried whole.
+ */
+const DEADLOCK = "40P01";
 /** SQLSTATE classes of a value the database refuses: data exception, program limit exceeded. */
 const REFUSED_VALUE_CLASSES = ["22", "54"];
 
@@ -105,7 +114,8 @@ async function writeBatch(db: Database, clock: Clock, batch: Batch, attempt = 1)
       return inserted;
     });
   } catch (error) {
-    if ((error as { code?: string }).code === UNIQUE_VIOLATION && attempt < 5)
+    const code = (error as { code?: string }).code;
+    if ((code === UNIQUE_VIOLATION || code === DEADLOCK) && attempt < 5)
       return writeBatch(db, clock, batch, attempt + 1);
     throw error;
   }

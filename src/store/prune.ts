@@ -31,8 +31,10 @@ export async function countPrunable(db: Database, cutoff: Date): Promise<PruneCo
 /**
  * Deletes the messages with a timestamp before `cutoff`, `batchSize` at a time. Each batch is one
  * statement: the rows it deletes are folded into pruned_message_times (first and last time and
- * count per account and type, event, page path) in the same statement, so a reader sees either
- * the messages or their summary, never neither, and a crash loses no batch half-done.
+ * count per account and type, event, page path) in the same statement, so no reader ever sees
+ * neither, and a crash loses no batch half-done. message_times (the first and last times scoring
+ * reads) is left as it is: it already holds these messages' times, and the summaries are what
+ * `forget --user` rebuilds it from beside the remaining messages.
  */
 export async function pruneMessages(
   db: Database,

@@ -1,5 +1,6 @@
 import type { PqlConfig } from "../config/schema.ts";
 import type { Tier } from "../signals/score-account.ts";
+import { type Calibration, calibrationOf, MIN_CONVERSIONS } from "./calibration-report.ts";
 import { type ReplayScores, TIERS } from "./replay.ts";
 import { DAY_MS } from "./replay-query.ts";
 import { auc, wilson } from "./stats.ts";
@@ -117,6 +118,8 @@ export interface ConfigResult {
   /** PQR at the last point before conversion against the amount, over converted accounts with one. */
   pqr: { accounts: number; medianAbsPctError: number | null; medianRatio: number | null };
   load: PoolLoad[];
+  /** The score mapped to a probability of converting within the horizon; null with a single class. */
+  calibration: Calibration | null;
   /** Accounts reps marked not a fit, and how many of them this config scores hot at a point after the mark. */
   feedback: { notAFit: number; stillHot: number; accounts: string[] };
 }
@@ -245,6 +248,11 @@ export function judgeConfig(
     },
     pqr: { accounts: errors.length, medianAbsPctError: median(errors), medianRatio: median(ratios) },
     load,
+    calibration: calibrationOf(
+      obs.map((o) => scores.score[o.at] as number),
+      obs.map((o) => o.label),
+      obs.map((o) => o.account),
+    ),
     feedback: {
       notAFit: [...input.notAFit.keys()].filter((id) => index.has(id)).length,
       stillHot: stillHot.length,
@@ -307,4 +315,33 @@ export function tierChanges(input: BacktestInput, obs: readonly Observation[], l
 
 function round2(x: number): number {
   return Math.round(x * 100) / 100;
+}
+
+/** The hot tier should convert at least this well; below it, the definition is too broad. */
+export const MIN_HOT_CONVERSION = 0.15;
+/** Hot scorings needed to know the hot tier's conversion within about 10 points (at 25%). */
+export const MIN_HOT_SCORINGS = 72;
+
+/** What a config's backtest says RevOps should act on, in plain words. Pure. */
+export function judgementWarnings(result: ConfigResult, horizonDays: number): string[] {
+  const warnings: string[] = [];
+  const hot = result.tiers.find((t) => t.tier === "hot");
+  if (result.converted < MIN_CONVERSIONS)
+    warnings.push(
+      `Too few outcomes to judge: ${result.converted} conversions within ${horizonDays} days of a point, and at least ${MIN_CONVERSIONS} are needed. Import more outcomes (outcomes import, hubspot outcomes) or backtest a longer period.`,
+    );
+  if (hot && hot.observations > 0 && hot.observations < MIN_HOT_SCORINGS)
+    warnings.push(
+      `Only ${hot.observations} hot scorings: at least ${MIN_HOT_SCORINGS} are needed to know the hot tier's conversion within about 10 points.`,
+    );
+  if (hot && hot.observations > 0 && hot.rate < MIN_HOT_CONVERSION)
+    warnings.push(
+      `Hot converts at ${(100 * hot.rate).toFixed(1)}% (${hot.converted} of ${hot.observations}) within ${horizonDays} days, below ${100 * MIN_HOT_CONVERSION}%: the hot definition is too broad. Raise tiers.hot (pql-router thresholds suggest proposes one).`,
+    );
+  for (const l of result.load)
+    if (l.weeksOverCapacity > 0)
+      warnings.push(
+        `Pool ${l.label}: new hot accounts exceeded its capacity of ${l.capacity} in ${l.weeksOverCapacity} of ${l.perWeek.length} weeks (up to ${l.max} a week): more than reps can work.`,
+      );
+  return warnings;
 }

@@ -10,6 +10,8 @@ export interface CrossValidationOptions extends Omit<LogisticOptions, "l2"> {
   l2Grid?: readonly number[];
   /** Seeds the shuffle that deals rows into folds: same seed, same folds, same result. */
   seed: number;
+  /** The fold of each row, when rows must be grouped (e.g. every point of an account in one fold); else stratified. */
+  foldOf?: readonly number[];
 }
 
 export interface CrossValidationResult {
@@ -39,11 +41,13 @@ export function crossValidateLogistic(
   y: readonly number[],
   options: CrossValidationOptions,
 ): CrossValidationResult {
-  const { folds = 5, l2Grid = [0.01, 0.1, 1, 10, 100], seed, ...fitOptions } = options;
+  const { folds = 5, l2Grid = [0.01, 0.1, 1, 10, 100], seed, foldOf: given, ...fitOptions } = options;
   if (l2Grid.length === 0) throw new RangeError("crossValidateLogistic: l2Grid is empty");
   if (X.length !== y.length)
     throw new RangeError(`crossValidateLogistic: ${X.length} rows but ${y.length} outcomes`);
-  const foldOf = stratifiedFolds(y, folds, seed);
+  if (given && given.length !== y.length)
+    throw new RangeError(`crossValidateLogistic: ${given.length} folds for ${y.length} rows`);
+  const foldOf = given ? [...given] : stratifiedFolds(y, folds, seed);
 
   const grid: CrossValidationResult["grid"] = [];
   const predictions: number[][] = [];

@@ -1,7 +1,7 @@
 import type { PqlConfig } from "../config/schema.ts";
 import { routeNewlyHot } from "../routing/route-newly-hot.ts";
 import type { AccountFeatures, SignalFeature } from "../signals/account-features.ts";
-import { type ComponentName, scoreAccount, type Tier } from "../signals/score-account.ts";
+import { type ComponentName, intensity, scoreAccount, type Tier } from "../signals/score-account.ts";
 import { type AccountHistory, DAY_MS } from "./replay-query.ts";
 
 /** The components a score adds up, in a fixed order (the columns `weights fit` regresses on). */
@@ -125,13 +125,18 @@ export interface ReplayScores {
   pqr: Float32Array;
   /** Component values (0-1) in `COMPONENTS` order: (account x points + point) x 8 + component. */
   components: Float32Array;
+  /** Each signal's intensity (0-1, count over saturation) in config order: (account x points + point) x signals + signal. */
+  signals: Float32Array;
+  signalCount: number;
   /** Pool index (config order) of a routing the live pass would have made at that point; -1 none. */
   routedPool: Int16Array;
 }
 
-export function emptyScores(accounts: number, points: number): ReplayScores {
+export function emptyScores(accounts: number, points: number, signalCount: number): ReplayScores {
   const n = accounts * points;
   return {
+    signals: new Float32Array(n * signalCount),
+    signalCount,
     score: new Float32Array(n).fill(Number.NaN),
     tier: new Uint8Array(n),
     pqr: new Float32Array(n),
@@ -187,6 +192,12 @@ export function replayAccount(
     out.pqr[at] = scored.pqr.pqr;
     for (const c of scored.components)
       out.components[at * COMPONENTS.length + COMPONENTS.indexOf(c.name)] = c.value;
+    config.signals.forEach((signal, k) => {
+      out.signals[at * out.signalCount + k] = intensity(
+        features.signals[signal.key]?.count ?? 0,
+        signal.saturation,
+      );
+    });
     out.routedPool[at] = decision ? config.routing.pools.findIndex((pool) => pool.key === decision.pool) : -1;
   }
 }

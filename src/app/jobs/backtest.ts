@@ -11,6 +11,7 @@ import {
   type BacktestInput,
   type ConfigResult,
   judgeConfig,
+  judgementWarnings,
   type KnownOutcome,
   type Observation,
   observations,
@@ -125,7 +126,9 @@ export async function runBacktest(db: Database, options: BacktestOptions): Promi
   for (const m of marks)
     notAFit.set(m.account_id, [...(notAFit.get(m.account_id) ?? []), new Date(m.at).getTime()]);
   const personas = await Promise.all(configs.map((c) => personaKeys(db, personaMatcher(c.personas))));
-  const scores: ReplayScores[] = configs.map(() => emptyScores(accounts.length, days.length));
+  const scores: ReplayScores[] = configs.map((c) =>
+    emptyScores(accounts.length, days.length, c.signals.length),
+  );
   const chunkSize = options.chunkSize ?? 1000;
   const ids = accounts.map((a) => a.id);
   const until = new Date(lastDay * DAY_MS);
@@ -180,6 +183,9 @@ export async function runBacktest(db: Database, options: BacktestOptions): Promi
   };
   const obs = observations(input);
   const results = input.runs.map((run) => judgeConfig(input, run, obs));
+  for (const r of results)
+    for (const w of judgementWarnings(r, horizonDays))
+      warnings.push(results.length > 1 ? `${r.label}: ${w}` : w);
   return {
     report: {
       period: {

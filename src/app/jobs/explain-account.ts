@@ -36,7 +36,9 @@ export async function explainAccount(
   const accountId = await findAccountId(db, key);
   if (!accountId) return undefined;
   const personas = await personaKeys(db, personaMatcher(config.personas));
-  const [features] = await readAccountFeatures(db, config, asOf, [accountId], personas);
+  const [features] = await readAccountFeatures(db, config, asOf, [accountId], personas, {
+    previousCounts: true,
+  });
   if (!features) return undefined;
   const result = scoreAccount(features, config, asOf);
   const distance = (at: number) => Math.round((result.score - at) * 100) / 100;

@@ -62,9 +62,10 @@ export interface PruneOptions {
 
 /**
  * Deletes raw messages older than `olderThanDays` that no window, trend or incremental pass still
- * needs, keeping per account and event the first and last time seen (what first-seen dates and
- * activation read). Snapshots, routings, claims and outcomes are not touched. Recorded as a
- * `prune` cycle run with its cutoff.
+ * needs, keeping per account and event the first and last time seen and the count
+ * (pruned_message_times). First-seen dates and activation read message_times, which keeps every
+ * message's times whether pruned or not. Snapshots, routings, claims and outcomes are not touched.
+ * Recorded as a `prune` cycle run with its cutoff.
  */
 export async function runPrune(rt: JobContext, options: PruneOptions): Promise<PruneResult> {
   const { db, clock } = rt;
