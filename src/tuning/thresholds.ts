@@ -118,7 +118,7 @@ export interface ThresholdSuggestion {
   capacity: number;
   /** The proposal's own figures (at hot), or null. */
   atHot: CurvePoint | null;
-  /** Without a proposal: the lowest threshold meeting the target, and the lowest fitting capacity. */
+  /** Without a proposal: the lowest threshold meeting the target, and the best-converting one within capacity. */
   closest: { meetsTarget: CurvePoint | null; fitsCapacity: CurvePoint | null };
   /** Hot scorings at least, for a threshold's conversion to be trusted. */
   minScorings: number;
@@ -165,7 +165,10 @@ export function suggestThresholds(
     atHot: hotPoint,
     closest: {
       meetsTarget: meets[0] ?? null,
-      fitsCapacity: fits.find((p) => p.threshold > 0) ?? fits[0] ?? null,
+      fitsCapacity: fits.reduce<CurvePoint | null>(
+        (b, p) => (b === null || p.smoothedRate > b.smoothedRate ? p : b),
+        null,
+      ),
     },
     minScorings,
   };

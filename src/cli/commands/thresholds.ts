@@ -108,7 +108,7 @@ export const thresholdsSuggestCommand: Command = {
           ? `  - hot ${meetsTarget.threshold} meets the target (${pct(meetsTarget.smoothedRate)}) but sends ${formatNumber(meetsTarget.newPerWeek)} new hot accounts a week: raise capacity (--capacity) or add reps.`
           : `  - no threshold with at least ${suggestion.minScorings} scorings reaches ${pct(target)}: lower --target-conversion, or improve the signals.`,
         fitsCapacity
-          ? `  - hot ${fitsCapacity.threshold} fits the capacity (${formatNumber(fitsCapacity.newPerWeek)} a week) but converts at ${pct(fitsCapacity.smoothedRate)}.`
+          ? `  - the best conversion within capacity: hot ${fitsCapacity.threshold} converts at ${pct(fitsCapacity.smoothedRate)} (${formatNumber(fitsCapacity.newPerWeek)} new hot accounts a week).`
           : "  - no threshold fits the capacity.",
       );
     }
