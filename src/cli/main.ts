@@ -33,6 +33,7 @@ import { serveCommand } from "./commands/serve.ts";
 import { slackManifestCommand, slackPostCommand } from "./commands/slack.ts";
 import { statusCommand } from "./commands/status.ts";
 import { thresholdsSuggestCommand } from "./commands/thresholds.ts";
+import { weightsFitCommand } from "./commands/weights.ts";
 import { printable } from "./output.ts";
 
 const COMMANDS: Record<string, Command> = {
@@ -46,6 +47,7 @@ const COMMANDS: Record<string, Command> = {
   evaluate: evaluateCommand,
   backtest: backtestCommand,
   "thresholds suggest": thresholdsSuggestCommand,
+  "weights fit": weightsFitCommand,
   "hubspot setup": hubspotSetupCommand,
   "hubspot sync": hubspotSyncCommand,
   "hubspot preview": hubspotPreviewCommand,
