@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { importFile } from "../../src/app/jobs/import-file.ts";
@@ -18,6 +19,76 @@ interface Explained {
   nextTier: { tier: string; at: number; pointsToGo: number } | null;
   activityTrendPct: number | null;
   reasons: string[];
+  pqr: Record<string, unknown>;
+  icp: { facts: string[]; unknown: string[] };
+}
+
+/** The shipped config for a payroll product: priced per employee, headcount and HRIS in their own traits. */
+function payrollConfig(dir: string): string {
+  const shipped = fs.readFileSync(CONFIG, "utf8");
+  const pqr = shipped.slice(
+    shipped.indexOf("\npqr:\n"),
+    shipped.indexOf("\n# ----", shipped.indexOf("\npqr:\n")),
+  );
+  const techStack = "  techStack:\n    weight: 30\n";
+  expect(pqr).toContain("seatPricePerMonth");
+  expect(shipped.split(techStack)).toHaveLength(2);
+  const file = path.join(dir, "payroll.config.yaml");
+  fs.writeFileSync(
+    file,
+    shipped
+      .replace(techStack, `${techStack}    trait: hris\n`)
+      .replace(
+        pqr,
+        [
+          "\npqr:",
+          "  model: per-employee",
+          "  pricePerEmployeePerMonth: 15",
+          "  employeesTrait: headcount",
+          "  companySizeMultipliers:",
+          "    - { minEmployees: 0, multiplier: 1 }",
+          "    - { minEmployees: 1000, multiplier: 0.8 }",
+          "",
+        ].join("\n"),
+      ),
+  );
+  return file;
+}
+
+/** Two payroll accounts: Payco sends its headcount ("300") and HRIS; Smallco sends neither. */
+function payrollMessages(dir: string): string {
+  const at = (day: number) => new Date(END.getTime() - day * 86_400_000).toISOString();
+  let n = 0;
+  const id = () => `m${++n}`;
+  const messages = [
+    ["acct_payco", { name: "Payco", website: "https://payco.example", headcount: "300", hris: "Gusto" }],
+    ["acct_smallco", { name: "Smallco", website: "https://smallco.example" }],
+  ].flatMap(([account, traits]) =>
+    ["u1", "u2"].flatMap((u) => {
+      const userId = `${account}_${u}`;
+      return [
+        {
+          type: "identify",
+          messageId: id(),
+          userId,
+          timestamp: at(10),
+          traits: { title: "Payroll Manager" },
+        },
+        { type: "group", messageId: id(), userId, groupId: account, timestamp: at(10), traits },
+        ...[9, 5, 2].map((day) => ({
+          type: "track",
+          messageId: id(),
+          userId,
+          event: "Report Run",
+          timestamp: at(day),
+          context: { groupId: account },
+        })),
+      ];
+    }),
+  );
+  const file = path.join(dir, "payroll.ndjson");
+  fs.writeFileSync(file, messages.map((m) => JSON.stringify(m)).join("\n"));
+  return file;
 }
 
 for (const engine of ENGINES) {
@@ -77,6 +148,58 @@ for (const engine of ENGINES) {
         expect(text.stdout).toMatch(/trend \(not scored\)/);
         expect(h.reasons.some((r) => /^activity (up|down)/.test(r))).toBe(false);
       });
+    },
+  );
+}
+
+for (const engine of ENGINES) {
+  describe.skipIf(engine.skip)(
+    `explain of a per-employee PQR on ${engine.name}${engine.skip ? ` (${SKIP_PG_REASON})` : ""}`,
+    () => {
+      let store: TestStore;
+      let config: string;
+
+      beforeAll(async () => {
+        store = await createTestStore(engine.name);
+        const dir = tempDir();
+        config = payrollConfig(dir);
+        await importFile(jobContext(store.db, loadConfig(config), END), payrollMessages(dir));
+        if (engine.name === "embedded") await store.close();
+      });
+      afterAll(async () => {
+        await store?.dispose();
+      });
+
+      it("prints the PQR in plain words: employees from the named trait, or active users when unknown", async () => {
+        const env = { ...store.env, PQL_CONFIG: config };
+        const explain = (account: string, json = false) =>
+          runCli(["explain", account, "--at", END.toISOString(), ...(json ? ["--json"] : [])], env);
+
+        // 300 employees ("300" in headcount) x 15 x 12 = 54,000; no tier feature; 300 < 1,000: x 1.
+        const payco = await explain("payco.example");
+        expect(payco.code).toBe(0);
+        expect(payco.stdout).toMatch(
+          /PQR +\$54,000\/yr = 300 employees \(headcount\) x \$15\/employee\/month x 12 x 1\.0 size multiplier\n/,
+        );
+        const paycoJson = (await explain("acct_payco", true)).json as Explained;
+        expect(paycoJson.pqr).toMatchObject({
+          pqr: 54000,
+          model: "per-employee",
+          employees: 300,
+          employeesFrom: "trait",
+          employeesTrait: "headcount",
+          pricePerEmployeePerMonth: 15,
+          employeeRevenue: 54000,
+          sizeMultiplier: 1,
+        });
+        expect(paycoJson.icp.facts).toContain("uses Gusto (hris)");
+
+        // No headcount: priced on its 2 active users, 2 x 15 x 12 = 360, and says so.
+        const smallco = await explain("acct_smallco");
+        expect(smallco.stdout).toMatch(
+          /PQR +\$360\/yr = 2 employees \(active users; headcount unknown\) x \$15\/employee\/month x 12 x 1\.0 size multiplier\n/,
+        );
+      }, 120_000);
     },
   );
 }

@@ -121,6 +121,72 @@ describe("an invalid config", () => {
     expect(found).toHaveLength(6);
   });
 
+  it("requires the price of the PQR model chosen, and refuses the prices of other models", () => {
+    const pqr = "  currency: USD\n  seatPricePerMonth: 15\n  projectedSeatExpansion: 1.5\n";
+    const perEmployee = edit("  currency: USD\n", "  model: per-employee\n  currency: USD\n");
+    expect(problems(perEmployee)).toEqual([
+      `pqr.pricePerEmployeePerMonth: missing, expected a price per employee per month, required with model: per-employee (line ${lineOf(perEmployee, "model: per-employee")}, column 3)`,
+      expect.stringMatching(
+        /^pqr\.seatPricePerMonth: not used with model: per-employee \(it prices model: seats\), got 15 \(line \d+/,
+      ),
+      expect.stringMatching(
+        /^pqr\.projectedSeatExpansion: not used with model: per-employee \(it prices model: seats\), got 1\.5 \(line \d+/,
+      ),
+    ]);
+    expect(
+      problems(edit(`${pqr}  tierFeatureUplift: 0.25\n  usagePricePerUnit: 0.5\n`, "  model: usage\n")),
+    ).toEqual([
+      expect.stringMatching(
+        /^pqr\.usagePricePerUnit: missing, expected a price per unit of volume, required with model: usage \(line \d+/,
+      ),
+    ]);
+    expect(problems(edit("  seatPricePerMonth: 15\n", ""))).toEqual([
+      expect.stringMatching(
+        /^pqr\.seatPricePerMonth: missing, expected a price per seat per month, required with model: seats \(the default\)/,
+      ),
+    ]);
+    expect(problems(edit("  currency: USD\n", "  model: per-seat\n  currency: USD\n"))).toEqual([
+      expect.stringMatching(
+        /^pqr\.model: expected model seats, per-employee or usage, got "per-seat" \(line \d+/,
+      ),
+    ]);
+    const unitPrices = edit(
+      "  usagePricePerUnit: 0.5\n",
+      "  usagePricePerUnit: 0.5\n  unitPrices: { pricing_page: 1, candidate_added: -1 }\n",
+    );
+    expect(problems(unitPrices)).toEqual([
+      expect.stringMatching(/^pqr\.unitPrices\.candidate_added: expected a number >= 0, got -1 \(line \d+/),
+      expect.stringMatching(
+        /^pqr\.unitPrices\.pricing_page: a signal of kind intent, expected a volume signal: candidate_added, got 1 \(line \d+/,
+      ),
+    ]);
+  });
+
+  it("accepts each PQR model with its price, and ICP criteria that name their trait", () => {
+    const source = edit(
+      "  currency: USD\n  seatPricePerMonth: 15\n  projectedSeatExpansion: 1.5\n",
+      "  model: per-employee\n  pricePerEmployeePerMonth: 6\n  employeesTrait: headcount\n",
+      edit("  techStack:\n", "  techStack:\n    trait: hris\n"),
+    );
+    const result = checkConfigText(source);
+    expect(result.ok && result.config.pqr).toMatchObject({
+      model: "per-employee",
+      pricePerEmployeePerMonth: 6,
+      employeesTrait: "headcount",
+    });
+    expect(result.ok && result.config.icp.techStack?.trait).toBe("hris");
+    const usage = checkConfigText(
+      edit("  currency: USD\n  seatPricePerMonth: 15\n  projectedSeatExpansion: 1.5\n", "  model: usage\n"),
+    );
+    expect(usage.ok && usage.config.pqr).toMatchObject({ model: "usage", usagePricePerUnit: 0.5 });
+    // A tech stack criterion lists tools (anyOf) or grades them (values), not both.
+    expect(problems(edit("  techStack:\n", "  techStack:\n    values: { Gusto: 1 }\n"))).toEqual([
+      expect.stringMatching(
+        /^icp\.techStack: expected exactly one of anyOf \(tools that fit\) or values \(tool -> match\), got \{/,
+      ),
+    ]);
+  });
+
   it("reports YAML syntax errors with line and column", () => {
     const found = problems("product:\n  name: Hireloop\nsignals:\n  - key: a\n    match: [x\n");
     expect(found).toHaveLength(1);

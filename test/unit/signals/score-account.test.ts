@@ -109,11 +109,14 @@ describe("scoreAccount", () => {
     expect(scoreAccount(acme, config, NOW).pqr).toEqual({
       pqr: 3001.67,
       currency: "USD",
+      model: "seats",
       seats: 8,
+      seatPricePerMonth: 10,
       seatRevenue: 960,
       tierFeatureUplift: 0.5,
       tierFeaturesUsed: ["a2"],
       usageRevenue: 60.83,
+      usage: [{ signal: "v1", count: 50, windowDays: 30, perYear: 608.33, unitPrice: 0.1, revenue: 60.83 }],
       sizeMultiplier: 2,
     });
   });
