@@ -12,8 +12,15 @@ import {
   SNOOZE_OPTIONS,
   slackTime,
 } from "../integrations/slack/blocks.ts";
-import { alertState, alertView, hubspotCompanyUrl, members } from "../integrations/slack/routing-views.ts";
+import {
+  alertState,
+  alertView,
+  hubspotCompanyUrl,
+  members,
+  probabilityOf,
+} from "../integrations/slack/routing-views.ts";
 import { createSlackApi, type SlackApi, slackLogger } from "../integrations/slack/slack-api.ts";
+import { latestCalibration } from "../store/calibration-store.ts";
 import { syncPeople } from "../store/routing-store.ts";
 import { findAccountId } from "../store/score-store.ts";
 import { decisionsOfAccount } from "../store/slack-store.ts";
@@ -113,12 +120,15 @@ export async function mountSlackApp(
     verb: string,
   ) => {
     if (outcome.kind === "done") {
-      await replaceMessage(rt, slack, outcome.decisionId).catch((error: Error) => {
-        log.warn(
-          { err: error.message, decision: String(outcome.decisionId) },
-          "message not replaced yet; the next Slack job retries",
-        );
-      });
+      // The current calibration, so the replaced message keeps the probability beside the score.
+      await latestCalibration(rt.db, rt.config.version)
+        .then((calibration) => replaceMessage(rt, slack, outcome.decisionId, calibration))
+        .catch((error: Error) => {
+          log.warn(
+            { err: error.message, decision: String(outcome.decisionId) },
+            "message not replaced yet; the next Slack job retries",
+          );
+        });
       return;
     }
     if (outcome.kind === "not-found") return ephemeral(channelId, user, "This routing no longer exists.");
@@ -223,7 +233,7 @@ export async function mountSlackApp(
       return;
     }
     const config = rt.config.config;
-    const view = alertView(latest, config);
+    const view = alertView(latest, config, await latestCalibration(rt.db, rt.config.version));
     const owner = latest.repId ? (members(config).get(latest.repId)?.name ?? latest.repId) : null;
     const message = accountSummary({ ...view, decisionId: view.decisionId, owner });
     await respond({ response_type: "ephemeral", ...message } as never);
@@ -246,10 +256,11 @@ async function unroutedSummary(rt: JobContext, accountId: string) {
     reasons: string[];
     personas: string[];
     as_of: Date;
+    config_version: string;
     company_id: string | null;
   }>(
     `SELECT a.name, a.domain, s.score, s.tier, s.pqr::float8 AS pqr, s.icp, s.reasons,
-      COALESCE(s.features->'personas', '[]') AS personas, s.as_of, h.company_id
+      COALESCE(s.features->'personas', '[]') AS personas, s.as_of, s.config_version, h.company_id
     FROM accounts a
     JOIN latest_scores l ON l.account_id = a.id
     JOIN score_snapshots s ON s.id = l.snapshot_id
@@ -260,6 +271,7 @@ async function unroutedSummary(rt: JobContext, accountId: string) {
   const r = rows[0];
   if (!r) return null;
   const labels = new Map(config.personas.map((p) => [p.key, p.label]));
+  const calibration = await latestCalibration(rt.db, rt.config.version);
   const message = accountSummary({
     decisionId: null,
     accountId,
@@ -267,6 +279,7 @@ async function unroutedSummary(rt: JobContext, accountId: string) {
     domain: r.domain,
     tier: r.tier,
     score: Number(r.score),
+    probability: probabilityOf({ score: Number(r.score), configVersion: r.config_version }, calibration),
     pqr: Number(r.pqr),
     currency: config.pqr.currency,
     icp: r.icp,

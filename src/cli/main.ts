@@ -9,6 +9,7 @@ import { redactSecrets } from "../redact.ts";
 import { currentCycle } from "../store/cycle-store.ts";
 import type { CliContext, Command, Values } from "./command.ts";
 import { backtestCommand } from "./commands/backtest.ts";
+import { calibrateCommand } from "./commands/calibrate.ts";
 import { configCheckCommand, configSchemaCommand } from "./commands/config.ts";
 import { runOnceCommand, workerCommand } from "./commands/cycle.ts";
 import { dbMigrateCommand } from "./commands/db-migrate.ts";
@@ -46,6 +47,7 @@ const COMMANDS: Record<string, Command> = {
   explain: explainCommand,
   evaluate: evaluateCommand,
   backtest: backtestCommand,
+  calibrate: calibrateCommand,
   "thresholds suggest": thresholdsSuggestCommand,
   "weights fit": weightsFitCommand,
   "hubspot setup": hubspotSetupCommand,

@@ -66,7 +66,95 @@ export async function backtestHtml(report: BacktestReport): Promise<string> {
       },
     ],
   };
+  const last = report.configs[report.configs.length - 1];
+  const calibration: TopLevelSpec = {
+    $schema: VEGA_LITE_SCHEMA,
+    width: 420,
+    height: 220,
+    layer: [
+      {
+        data: {
+          values: [
+            { p: 0 },
+            {
+              p: Math.max(
+                0.01,
+                ...(last?.calibration?.deciles ?? []).map((d) => Math.max(d.rate, d.predicted)),
+              ),
+            },
+          ],
+        },
+        mark: { type: "line", color: "#999", strokeDash: [4, 4] },
+        encoding: { x: { field: "p", type: "quantitative" }, y: { field: "p", type: "quantitative" } },
+      },
+      {
+        data: {
+          values: (last?.calibration?.deciles ?? []).map((d) => ({
+            predicted: d.predicted,
+            observed: d.rate,
+            low: d.interval.low,
+            high: d.interval.high,
+          })),
+        },
+        layer: [
+          {
+            mark: { type: "rule", color: "#457b9d" },
+            encoding: {
+              x: { field: "predicted", type: "quantitative" },
+              y: { field: "low", type: "quantitative" },
+              y2: { field: "high" },
+            },
+          },
+          {
+            mark: { type: "point", filled: true, color: "#1d3557" },
+            encoding: {
+              x: {
+                field: "predicted",
+                type: "quantitative",
+                axis: { format: "%" },
+                title: "calibrated probability (decile mean)",
+              },
+              y: {
+                field: "observed",
+                type: "quantitative",
+                axis: { format: "%" },
+                title: "converted within the horizon",
+              },
+            },
+          },
+        ],
+      },
+    ],
+  };
+  const tradeOffData = report.tradeOff.filter((p) => p.scorings > 0);
+  const tradeOff: TopLevelSpec = {
+    $schema: VEGA_LITE_SCHEMA,
+    width: 420,
+    height: 220,
+    data: { values: tradeOffData },
+    encoding: { x: { field: "threshold", type: "quantitative", title: "hot threshold" } },
+    layer: [
+      {
+        mark: { type: "line", color: "#1d3557" },
+        encoding: { y: { field: "newPerWeek", type: "quantitative", title: "new hot accounts per week" } },
+      },
+      {
+        mark: { type: "line", color: "#e63946" },
+        encoding: {
+          y: {
+            field: "smoothedRate",
+            type: "quantitative",
+            axis: { format: "%" },
+            title: "conversion (red)",
+          },
+        },
+      },
+    ],
+    resolve: { scale: { y: "independent" } },
+  };
   const figures = await Promise.all([
+    chartFigure("calibration", `Calibration: ${last?.label ?? ""}`, calibration),
+    chartFigure("threshold-trade-off", `Hot threshold trade-off: ${last?.label ?? ""}`, tradeOff),
     chartFigure("conversion-by-tier", "Conversion by tier", conversion),
     chartFigure("routing-load", "Weekly routing load against capacity (dashed)", load),
   ]);

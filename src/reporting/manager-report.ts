@@ -160,12 +160,13 @@ export function buildReport(
     warnings.push(
       `${perDay.toFixed(1)} accounts routed a day, above the ${dailyAlerts} alerts a day reps accept (maxAlertsPerDay).`,
     );
-  if (
-    data.configSince &&
-    window.now.getTime() - data.configSince.getTime() > RECALIBRATE_AFTER_DAYS * 86_400_000
-  )
+  if (data.calibratedAt === null)
     warnings.push(
-      `The scoring config has not changed since ${data.configSince.toISOString().slice(0, 10)} (over ${RECALIBRATE_AFTER_DAYS} days): recalibrate it against recent outcomes.`,
+      "The score was never calibrated for the current config: HubSpot and Slack show no conversion probability until you run `pql-router calibrate` against recent outcomes.",
+    );
+  else if (window.now.getTime() - data.calibratedAt.getTime() > RECALIBRATE_AFTER_DAYS * 86_400_000)
+    warnings.push(
+      `The score was last calibrated on ${data.calibratedAt.toISOString().slice(0, 10)} (over ${RECALIBRATE_AFTER_DAYS} days): run \`pql-router calibrate\` against recent outcomes.`,
     );
 
   return {

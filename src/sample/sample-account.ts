@@ -457,10 +457,14 @@ export function sampleAccount(seed: number, index: number, days: number, end: Da
     2.0 * intent +
     0.5 * rng.normal();
   const propensity = 1 / (1 + Math.exp(-logit));
+  // A converting account converts once its usage has shown: at a random time in the last 70% of
+  // its life so far (3 days after signup at the earliest). Conversions are spread through history,
+  // after the drivers, so a backtest finds outcomes after every point and the score before them.
   const converted = rng.chance(propensity);
-  const convertedAt = converted
-    ? new Date(Math.min(endMs, Math.max(signupMs + 3 * DAY, endMs - rng.int(0, 10) * DAY)))
-    : null;
+  const convertMs = converted
+    ? Math.max(signupMs + 3 * DAY, signupMs + Math.floor((0.3 + 0.7 * rng.next()) * (endMs - signupMs)))
+    : Number.POSITIVE_INFINITY;
+  const convertedAt = converted ? new Date(convertMs) : null;
   const amount = converted
     ? Math.round(userCount * 1.5 * 15 * 12 * (employees >= 1000 ? 1.8 : employees >= 200 ? 1.3 : 1))
     : 0;

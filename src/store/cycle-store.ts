@@ -19,7 +19,7 @@ export function currentCycle(): bigint | undefined {
  * of the scheduled cycle to come) opens a run when it starts and closes it with its status, its
  * figures and its errors, so managers and `status` read one history.
  */
-export type CycleKind = "cycle" | "score" | "hubspot" | "slack" | "outcomes" | "prune";
+export type CycleKind = "cycle" | "score" | "hubspot" | "slack" | "outcomes" | "prune" | "calibrate";
 /**
  * `partial`: the job stopped early (a peer down, a budget used up) and left the rest queued;
  * `interrupted`: the process died during it (found by the next cycle).

@@ -281,6 +281,8 @@ export interface PendingTask {
   pqr: number;
   icp: number | null;
   reasons: string[];
+  /** The version of the config that made the score. */
+  configVersion: string;
   /** When a create was last sent without a confirmed answer. */
   sentAt: Date | null;
   /** The company that create was associated with. */
@@ -304,12 +306,13 @@ export async function pendingTasks(db: Database): Promise<PendingTask[]> {
     pqr: string;
     icp: number | null;
     reasons: string[];
+    config_version: string;
     hubspot_task_sent_at: Date | null;
     hubspot_task_company_id: string | null;
     claimer: string | null;
   }>(
     `SELECT d.id::text, d.account_id, a.name, a.domain, h.company_id, d.pool, d.rep_id, d.decided_at,
-      s.score, s.tier, s.pqr, s.icp, s.reasons, d.hubspot_task_sent_at, d.hubspot_task_company_id,
+      s.score, s.tier, s.pqr, s.icp, s.reasons, s.config_version, d.hubspot_task_sent_at, d.hubspot_task_company_id,
       c.rep_id AS claimer
     FROM routing_decisions d
     JOIN accounts a ON a.id = d.account_id
@@ -333,6 +336,7 @@ export async function pendingTasks(db: Database): Promise<PendingTask[]> {
     pqr: Number(r.pqr),
     icp: r.icp,
     reasons: r.reasons,
+    configVersion: r.config_version,
     sentAt: r.hubspot_task_sent_at ? new Date(r.hubspot_task_sent_at) : null,
     sentCompanyId: r.hubspot_task_company_id,
     claimerId: r.claimer,

@@ -1,3 +1,4 @@
+import { latestCalibration } from "./calibration-store.ts";
 import type { Database } from "./database.ts";
 
 /** One routing in the report's window, with its claim and what became of the account. */
@@ -25,8 +26,8 @@ export interface ReportData {
   tiers: Record<string, number>;
   /** Latest score and outcome of every account with a known outcome (conversion by tier). */
   outcomes: { score: number; tier: string; converted: boolean }[];
-  /** When the config in force first scored (its version's oldest snapshot). */
-  configSince: Date | null;
+  /** When the config in force was last calibrated (its version's newest calibration); null: never. */
+  calibratedAt: Date | null;
 }
 
 /** What the manager report reads, for routings decided since `since` (shadow and expired left out). */
@@ -69,10 +70,7 @@ export async function readReportData(db: Database, since: Date, configVersion: s
   const { rows: outcomes } = await db.sql.query<{ score: number; tier: string; converted: boolean }>(
     "SELECT l.score, l.tier, o.converted FROM outcomes o JOIN latest_scores l ON l.account_id = o.account_id",
   );
-  const { rows: cfg } = await db.sql.query<{ at: Date | null }>(
-    "SELECT min(created_at) AS at FROM score_snapshots WHERE config_version = $1",
-    [configVersion],
-  );
+  const calibration = await latestCalibration(db, configVersion);
   return {
     routings: rows.map((r) => ({
       id: r.id,
@@ -92,6 +90,6 @@ export async function readReportData(db: Database, since: Date, configVersion: s
     feedback,
     tiers: pass[0]?.stats.tiers ?? {},
     outcomes: outcomes.map((o) => ({ score: Number(o.score), tier: o.tier, converted: o.converted })),
-    configSince: cfg[0]?.at ? new Date(cfg[0].at) : null,
+    calibratedAt: calibration?.fittedAt ?? null,
   };
 }

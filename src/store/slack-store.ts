@@ -34,6 +34,8 @@ export interface DecisionRow {
   icp: number | null;
   reasons: string[];
   personas: string[];
+  /** The version of the config that made the score. */
+  configVersion: string;
   companyId: string | null;
   /** The latest claim, snooze or not-a-fit on this decision. */
   action: {
@@ -49,7 +51,7 @@ export interface DecisionRow {
 const DECISION_SELECT = `SELECT d.id::text, d.account_id, a.name, a.domain, d.pool, d.reason, d.status, d.rule, d.rep_id,
     d.assignment_reason, d.skipped, d.decided_at, d.assigned_at, d.escalations, d.shadow, d.snoozed_until,
     d.slack_channel, d.slack_ts, d.state_version, d.sla_from, s.score, s.tier, s.pqr::float8 AS pqr, s.icp, s.reasons,
-    COALESCE(s.features->'personas', '[]') AS personas, h.company_id,
+    COALESCE(s.features->'personas', '[]') AS personas, s.config_version, h.company_id,
     f.kind AS f_kind, f.person_id AS f_person, f.slack_user_id AS f_slack, f.reason AS f_reason,
     f.until AS f_until, f.at AS f_at
   FROM routing_decisions d
@@ -87,6 +89,7 @@ interface RawDecision {
   icp: number | null;
   reasons: string[] | null;
   personas: string[] | null;
+  config_version: string;
   company_id: string | null;
   f_kind: "claim" | "snooze" | "not_a_fit" | null;
   f_person: string | null;
@@ -126,6 +129,7 @@ function toRow(r: RawDecision): DecisionRow {
     icp: r.icp === null ? null : Number(r.icp),
     reasons: r.reasons ?? [],
     personas: r.personas ?? [],
+    configVersion: r.config_version,
     companyId: r.company_id,
     action:
       r.f_kind && r.f_at

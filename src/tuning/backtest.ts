@@ -3,7 +3,7 @@ import type { Tier } from "../signals/score-account.ts";
 import { type Calibration, calibrationOf, MIN_CONVERSIONS } from "./calibration-report.ts";
 import { type ReplayScores, TIERS } from "./replay.ts";
 import { DAY_MS } from "./replay-query.ts";
-import { auc, wilson } from "./stats.ts";
+import { auc, liftAt, wilson } from "./stats.ts";
 
 export interface AccountRef {
   id: string;
@@ -104,6 +104,8 @@ export interface ConfigResult {
   converted: number;
   baseRate: number;
   auc: number | null;
+  /** Conversion of the top 10% of scorings over the base rate: lift whatever the thresholds. */
+  liftTop10: number | null;
   tiers: TierResult[];
   hot: { precision: number | null; recall: number | null; lift: number | null };
   /** Converted accounts' amounts, once per account: all, and those hot (or warm or hot) within the horizon before converting. */
@@ -232,6 +234,14 @@ export function judgeConfig(
       obs.map((o) => scores.score[o.at] as number),
       obs.map((o) => o.label),
     ),
+    liftTop10:
+      obs.length === 0
+        ? null
+        : liftAt(
+            obs.map((o) => scores.score[o.at] as number),
+            obs.map((o) => o.label),
+            0.1,
+          ),
     tiers,
     hot: {
       precision: hot.observations === 0 ? null : hot.rate,

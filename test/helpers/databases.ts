@@ -80,3 +80,31 @@ function once(fn: () => Promise<void>): () => Promise<void> {
     return done;
   };
 }
+
+/**
+ * Runs `work` (e.g. the CLI in a child process) with `store` released, and returns the store to
+ * use after it: the embedded database admits one process at a time, so it is closed and
+ * reopened; a PostgreSQL store stays as it is.
+ */
+export async function withStoreReleased<T>(
+  store: TestStore,
+  work: () => Promise<T>,
+): Promise<{ result: T; store: TestStore }> {
+  if (store.env.DATABASE_URL) return { result: await work(), store };
+  await store.close();
+  const result = await work();
+  const db = await openDatabase({ databaseUrl: undefined, dataDir: store.env.PQL_DATA_DIR as string });
+  const close = once(() => db.close());
+  return {
+    result,
+    store: {
+      ...store,
+      db,
+      close,
+      dispose: async () => {
+        await close();
+        await store.dispose();
+      },
+    },
+  };
+}

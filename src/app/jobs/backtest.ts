@@ -19,6 +19,7 @@ import {
 } from "../../tuning/backtest.ts";
 import { emptyScores, prepare, type ReplayScores, replayAccount } from "../../tuning/replay.ts";
 import { type AccountHistory, DAY_MS, readAccountHistories } from "../../tuning/replay-query.ts";
+import { type CurvePoint, thresholdCurve } from "../../tuning/thresholds.ts";
 
 export interface BacktestOptions {
   /** The configs to replay: one, or a baseline then a candidate. */
@@ -45,6 +46,8 @@ export interface BacktestPeriod {
 export interface BacktestReport {
   period: BacktestPeriod;
   configs: ConfigResult[];
+  /** The hot threshold trade-off of the last config (the candidate): volume a week, conversion, revenue. */
+  tradeOff: CurvePoint[];
   /** With a baseline: observations moving between tiers, and the accounts whose tier differs at the last point. */
   changes: ReturnType<typeof tierChanges>;
   warnings: string[];
@@ -198,6 +201,11 @@ export async function runBacktest(db: Database, options: BacktestOptions): Promi
       },
       configs: results,
       changes: tierChanges(input, obs),
+      tradeOff: thresholdCurve(
+        input,
+        input.runs[input.runs.length - 1] as BacktestInput["runs"][number],
+        obs,
+      ),
       warnings,
       durationMs: Math.round(performance.now() - started),
     },

@@ -2,8 +2,10 @@ import type { AccountFeatures } from "../../signals/account-features.ts";
 import { personaMatcher } from "../../signals/persona.ts";
 import { type AccountScore, activityTrend, scoreAccount } from "../../signals/score-account.ts";
 import { readAccountFeatures } from "../../store/account-features-query.ts";
+import { latestCalibration } from "../../store/calibration-store.ts";
 import { personaKeys } from "../../store/persona-store.ts";
 import { findAccountId, scoreHistory } from "../../store/score-store.ts";
+import { conversionPercent, conversionText } from "../../tuning/probability.ts";
 import type { Runtime } from "../runtime.ts";
 
 export interface AccountExplanation {
@@ -19,6 +21,8 @@ export interface AccountExplanation {
   activityTrendPct: number | null;
   /** The latest snapshots up to `asOf`, newest first. */
   trend: { asOf: Date; score: number; tier: string; configVersion: string }[];
+  /** The score's calibrated chance of converting, by the current config's newest calibration; null when it has none. */
+  probability: { percent: number; horizonDays: number; calibratedAt: Date; text: string } | null;
 }
 
 /**
@@ -43,6 +47,8 @@ export async function explainAccount(
   const result = scoreAccount(features, config, asOf);
   const distance = (at: number) => Math.round((result.score - at) * 100) / 100;
   const above = result.tier === "cold" ? "warm" : result.tier === "warm" ? "hot" : null;
+  // The score above is the current config's, which is what its calibration maps.
+  const calibration = await latestCalibration(db, rt.config.version);
   return {
     accountId,
     asOf,
@@ -57,5 +63,13 @@ export async function explainAccount(
       : null,
     activityTrendPct: activityTrend(features, config, asOf),
     trend: await scoreHistory(db, accountId, asOf, 5),
+    probability: calibration
+      ? {
+          percent: conversionPercent(calibration, result.score),
+          horizonDays: calibration.horizonDays,
+          calibratedAt: calibration.fittedAt,
+          text: conversionText(calibration, result.score),
+        }
+      : null,
   };
 }

@@ -10,6 +10,7 @@ import {
 import { setupPayloads } from "../../integrations/hubspot/property-definitions.ts";
 import { taskInput } from "../../integrations/hubspot/task-payload.ts";
 import { TASK_CREATE_PATH } from "../../integrations/hubspot/task-sync.ts";
+import { latestCalibration } from "../../store/calibration-store.ts";
 import { pendingTasks, unmatchedAccounts } from "../../store/hubspot-store.ts";
 import type { Runtime } from "../runtime.ts";
 
@@ -57,7 +58,8 @@ export async function previewHubSpot(rt: Pick<Runtime, "db" | "config">): Promis
       purpose: "create companies for unmatched accounts in the create tiers (if the search finds none)",
     });
   }
-  const { writes } = await pendingCompanyWrites(db);
+  const calibration = await latestCalibration(db, rt.config.version);
+  const { writes } = await pendingCompanyWrites(db, calibration);
   for (const batch of inBatches(writes)) {
     requests.push({
       method: "POST",
@@ -70,7 +72,7 @@ export async function previewHubSpot(rt: Pick<Runtime, "db" | "config">): Promis
   const tasks = await pendingTasks(db);
   const taskCreate = {
     input: (t: (typeof tasks)[number]) =>
-      taskInput(t, t.companyId ?? `<company of ${t.accountId}>`, config.hubspot, undefined),
+      taskInput(t, t.companyId ?? `<company of ${t.accountId}>`, config.hubspot, undefined, calibration),
   };
   for (const batch of inBatches(tasks)) {
     requests.push({

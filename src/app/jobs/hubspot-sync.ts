@@ -8,6 +8,7 @@ import {
 import type { HubSpotCallStats, HubSpotHttp } from "../../integrations/hubspot/hubspot-http.ts";
 import { resolveOwners } from "../../integrations/hubspot/owners.ts";
 import { syncTaskOwners, syncTasks } from "../../integrations/hubspot/task-sync.ts";
+import { latestCalibration } from "../../store/calibration-store.ts";
 import { finishCycleRun, startCycleRun } from "../../store/cycle-store.ts";
 import { claimerEmails, clearRejections, matchedCompanies } from "../../store/hubspot-store.ts";
 import { withJobLock } from "../../store/job-lock.ts";
@@ -118,7 +119,9 @@ async function syncLocked(
     // One read of the matched companies serves both writes: the score properties' write does
     // not change what the owners' write looks at, except companies HubSpot no longer has.
     const states = await matchedCompanies(db);
-    const written = await writeCompanies(db, http, now, states);
+    // Read once per sync: the probability beside each score, cleared when the config has none.
+    const calibration = await latestCalibration(db, rt.config.version);
+    const written = await writeCompanies(db, http, now, states, calibration);
     const gone = new Set(written.gone);
     const owners = await writeCompanyOwners(
       db,
@@ -131,7 +134,7 @@ async function syncLocked(
     result.companiesWritten = written.written;
     result.companiesUnchanged = written.unchanged;
     for (const r of written.rejected) result.failures.push({ ...r, what: "company" });
-    const tasks = await syncTasks(db, http, config, now);
+    const tasks = await syncTasks(db, http, config, now, calibration);
     result.tasksCreated = tasks.created;
     result.tasksRecovered = tasks.recovered;
     result.tasksWaiting = tasks.waiting;

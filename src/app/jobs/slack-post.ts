@@ -11,6 +11,7 @@ import {
 } from "../../integrations/slack/routing-views.ts";
 import type { SlackApi } from "../../integrations/slack/slack-api.ts";
 import { escalate } from "../../routing/assign-rep.ts";
+import { latestCalibration, type StoredCalibration } from "../../store/calibration-store.ts";
 import { finishCycleRun, startCycleRun } from "../../store/cycle-store.ts";
 import { withJobLock } from "../../store/job-lock.ts";
 import { readRotations, repLoads, writeRotations } from "../../store/routing-store.ts";
@@ -133,8 +134,10 @@ async function postLocked(
     await requeueMoved(rt, plans, now);
     await queueAlerts(rt, plans, since, now);
     await queueDigests(rt, plans, since, now);
-    await postIntents(rt, slack, options, result);
-    if (!result.stoppedBy) await updateMessages(rt, slack, options, result);
+    // Read once per run: the probability shown beside each score (none when the config has no calibration).
+    const calibration = await latestCalibration(db, rt.config.version);
+    await postIntents(rt, slack, options, result, calibration);
+    if (!result.stoppedBy) await updateMessages(rt, slack, options, result, calibration);
   } catch (error) {
     if (!(error instanceof IntegrationError) || error.code === "slack_auth") failure = error;
     else stop(rt, result, error);
@@ -328,12 +331,16 @@ async function queueDigests(rt: JobContext, plans: ChannelPlan[], since: Date, n
 }
 
 /** What an intent posts, from the current state (null: nothing to post any more). */
-async function render(rt: JobContext, post: SlackPostRow): Promise<SlackMessage | null> {
+async function render(
+  rt: JobContext,
+  post: SlackPostRow,
+  calibration: StoredCalibration | null,
+): Promise<SlackMessage | null> {
   const config = rt.config.config;
   if (post.kind === "alert" && post.decisionId !== null) {
     const [row] = await decisionsById(rt.db, [post.decisionId]);
     if (row?.status !== "open") return null;
-    return alertMessage(alertView(row, config));
+    return alertMessage(alertView(row, config, calibration));
   }
   if (post.kind === "escalation" && post.decisionId !== null) {
     // Only while the routing is still open at that escalation: a claim since makes it moot.
@@ -349,10 +356,10 @@ async function render(rt: JobContext, post: SlackPostRow): Promise<SlackMessage 
     )
   ).filter((d) => d.status === "open");
   if (rows.length === 0) return null;
-  return digestOf(rt, rows);
+  return digestOf(rt, rows, calibration);
 }
 
-function digestOf(rt: JobContext, rows: DecisionRow[]): SlackMessage {
+function digestOf(rt: JobContext, rows: DecisionRow[], calibration: StoredCalibration | null): SlackMessage {
   const config = rt.config.config;
   const pool = config.routing.pools.find((p) => p.key === rows[0]?.pool);
   const shadow = config.slack.shadow !== undefined;
@@ -360,7 +367,7 @@ function digestOf(rt: JobContext, rows: DecisionRow[]): SlackMessage {
     poolLabel: pool?.label ?? "Hot accounts",
     items: [...rows]
       .sort((a, b) => a.decidedAt.getTime() - b.decidedAt.getTime())
-      .map((d) => digestItem(d, config)),
+      .map((d) => digestItem(d, config, calibration)),
     now: new Date(rt.clock.now()),
     mention: !shadow,
     shadow,
@@ -409,6 +416,7 @@ async function postIntents(
   slack: SlackApi,
   options: SlackPostOptions,
   result: SlackPostResult,
+  calibration: StoredCalibration | null,
 ): Promise<void> {
   const intents = await unpostedIntents(rt.db);
   // One queue per Slack channel, whether an intent names it (#pql-hot) or gives its id.
@@ -446,7 +454,7 @@ async function postIntents(
           }
         }
       }
-      const message = await render(rt, post);
+      const message = await render(rt, post, calibration);
       if (!message) {
         await abandonIntent(rt.db, post.id, "nothing to post any more", now);
         progress();
@@ -504,13 +512,14 @@ async function updateMessages(
   slack: SlackApi,
   options: SlackPostOptions,
   result: SlackPostResult,
+  calibration: StoredCalibration | null,
 ): Promise<void> {
   const maxWait = options.maxRetryAfterSeconds ?? 60;
   const refreshed = new Set<string>();
   for (const due of await decisionsToUpdate(rt.db)) {
     try {
       const done = await withRetryAfter(rt, result, maxWait, () =>
-        replaceMessage(rt, slack, due.id, refreshed),
+        replaceMessage(rt, slack, due.id, calibration, refreshed),
       );
       if (done) result.updated++;
     } catch (error) {
@@ -526,13 +535,15 @@ async function updateMessages(
 /**
  * Replaces a routing's current message to show its state as it is now (the winner's claim, a
  * snooze...): the alert itself, or the digest listing it. The update is marked done only for the
- * version rendered: a change meanwhile leaves it due. `refreshed` skips a digest already
- * re-rendered in this run. Returns whether a message was replaced.
+ * version rendered: a change meanwhile leaves it due. `calibration` is the current config's (see
+ * `latestCalibration`). `refreshed` skips a digest already re-rendered in this run. Returns
+ * whether a message was replaced.
  */
 export async function replaceMessage(
   rt: JobContext,
   slack: SlackApi,
   decisionId: bigint,
+  calibration: StoredCalibration | null,
   refreshed: Set<string> = new Set(),
 ): Promise<boolean> {
   const [row] = await decisionsById(rt.db, [decisionId]);
@@ -543,11 +554,11 @@ export async function replaceMessage(
     const id = `${row.slackChannel}:${row.slackTs}`;
     if (!refreshed.has(id)) {
       refreshed.add(id);
-      await refreshDigest(rt, slack, post);
+      await refreshDigest(rt, slack, post, calibration);
       replaced = true;
     }
   } else {
-    const message = alertMessage(alertView(row, rt.config.config));
+    const message = alertMessage(alertView(row, rt.config.config, calibration));
     await slack.updateMessage({ channelId: row.slackChannel, ts: row.slackTs, ...message });
     replaced = true;
   }
@@ -556,7 +567,12 @@ export async function replaceMessage(
 }
 
 /** Re-renders a digest message: accounts claimed or dismissed since leave it. */
-export async function refreshDigest(rt: JobContext, slack: SlackApi, post: SlackPostRow): Promise<void> {
+export async function refreshDigest(
+  rt: JobContext,
+  slack: SlackApi,
+  post: SlackPostRow,
+  calibration: StoredCalibration | null,
+): Promise<void> {
   if (!post.channelId || !post.ts) return;
   const rows = (
     await decisionsById(
@@ -564,6 +580,6 @@ export async function refreshDigest(rt: JobContext, slack: SlackApi, post: Slack
       (post.payload.decisionIds ?? []).map((id) => BigInt(id)),
     )
   ).filter((d) => d.status === "open");
-  const message = digestOf(rt, rows);
+  const message = digestOf(rt, rows, calibration);
   await slack.updateMessage({ channelId: post.channelId, ts: post.ts, ...message });
 }

@@ -1,5 +1,6 @@
 import { alertMessage, type SlackMessage, textPreview } from "../../integrations/slack/blocks.ts";
 import { alertView } from "../../integrations/slack/routing-views.ts";
+import { latestCalibration } from "../../store/calibration-store.ts";
 import { decisionsById } from "../../store/slack-store.ts";
 import type { JobContext } from "../runtime.ts";
 import { assignRoutings } from "./assign-routings.ts";
@@ -27,7 +28,8 @@ export async function previewSlack(rt: JobContext): Promise<SlackPreview | null>
   if (!rows[0]) return null;
   const [row] = await decisionsById(rt.db, [BigInt(rows[0].id)]);
   if (!row) return null;
-  const message = alertMessage(alertView(row, rt.config.config));
+  const calibration = await latestCalibration(rt.db, rt.config.version);
+  const message = alertMessage(alertView(row, rt.config.config, calibration));
   return {
     decisionId: String(row.id),
     accountId: row.accountId,

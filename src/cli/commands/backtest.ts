@@ -6,6 +6,7 @@ import { UsageError } from "../../errors.ts";
 import { backtestHtml } from "../../reporting/backtest-html.ts";
 import { pct } from "../../reporting/manager-report.ts";
 import type { ConfigResult } from "../../tuning/backtest.ts";
+import type { Calibration } from "../../tuning/calibration-report.ts";
 import type { CliContext, Command, Values } from "../command.ts";
 import { formatNumber, keyValues, table } from "../output.ts";
 import { createProgress } from "../progress.ts";
@@ -158,7 +159,10 @@ export function renderBacktest(r: BacktestReport): string {
         ),
         row("lift of hot over base rate", (c) => ratio(c.hot.lift)),
         row("precision / recall of hot", (c) => `${share(c.hot.precision)} / ${share(c.hot.recall)}`),
-        row("AUC of the score", (c) => (c.auc === null ? "-" : c.auc.toFixed(3))),
+        row(
+          "AUC of the score; lift of its top 10%",
+          (c) => `${c.auc === null ? "-" : c.auc.toFixed(3)}; ${ratio(c.liftTop10)}`,
+        ),
         row(
           "revenue captured: hot / hot+warm",
           (c) =>
@@ -170,9 +174,17 @@ export function renderBacktest(r: BacktestReport): string {
             : `${share(c.pqr.medianAbsPctError)}, ${ratio(c.pqr.medianRatio)} (${c.pqr.accounts} converters)`,
         ),
         row("not-a-fit accounts still hot", (c) => `${c.feedback.stillHot} of ${c.feedback.notAFit}`),
+        row("calibration: ECE / Brier (base rate's Brier)", (c) =>
+          c.calibration
+            ? `${c.calibration.ece.toFixed(4)} / ${c.calibration.brier.toFixed(4)} (${c.calibration.brierBaseRate.toFixed(4)})`
+            : "-",
+        ),
       ],
     ),
   );
+  const last = cols[cols.length - 1];
+  if (last?.calibration)
+    sections.push(renderCalibration(last.calibration, `${last.label}: conversion per score decile`));
   sections.push(
     `Routing load: new hot accounts per week, per pool, against the pool's capacity:\n${table(
       ["config", "pool", "capacity", "median / week", "max / week", "weeks over capacity"],
@@ -213,4 +225,19 @@ export function renderBacktest(r: BacktestReport): string {
   }
   sections.push(keyValues([["replayed in", `${(r.durationMs / 1000).toFixed(1)} s`]]));
   return sections.join("\n\n");
+}
+
+/** Deciles with their conversion, Wilson interval and calibrated probability; then ECE and Brier. */
+export function renderCalibration(c: Calibration, title: string): string {
+  return `${title} (${c.method} calibration, judged out of fold over ${c.folds} folds of accounts):\n${table(
+    ["score", "scorings", "converted", "conversion [95% CI]", "calibrated"],
+    c.deciles.map((d) => [
+      `${d.min.toFixed(1)}-${d.max.toFixed(1)}`,
+      formatNumber(d.observations),
+      formatNumber(d.converted),
+      `${pct(d.rate)} [${pct(d.interval.low)}-${pct(d.interval.high)}]`,
+      pct(d.predicted),
+    ]),
+    { align: ["left", "right", "right", "right", "right"] },
+  )}\nexpected calibration error ${c.ece.toFixed(4)}; Brier score ${c.brier.toFixed(4)} (always the base rate: ${c.brierBaseRate.toFixed(4)})`;
 }

@@ -23,7 +23,7 @@ export const explainCommand: Command = {
         `no account with id or domain ${JSON.stringify(key)}`,
         "`pql-router score` lists accounts",
       );
-    const { accountId, features, result, thresholds, nextTier, activityTrendPct } = explained;
+    const { accountId, features, result, thresholds, nextTier, activityTrendPct, probability } = explained;
     const trend = explained.trend.map((h) => ({ ...h, asOf: h.asOf.toISOString() }));
     const json = {
       accountId,
@@ -32,6 +32,11 @@ export const explainCommand: Command = {
       asOf: now.toISOString(),
       score: result.score,
       tier: result.tier,
+      probability: probability && {
+        percent: probability.percent,
+        horizonDays: probability.horizonDays,
+        calibratedAt: probability.calibratedAt.toISOString(),
+      },
       pqr: result.pqr,
       icp: result.icp,
       activation: result.activation,
@@ -64,6 +69,7 @@ export const explainCommand: Command = {
         ],
         ["as of", now.toISOString()],
         ["score", `${result.score} (${result.tier})${near.length > 0 ? `: ${near.join(", ")}` : ""}`],
+        ...(probability ? [["probability", probability.text] as [string, string]] : []),
         ["PQR", describePqr(result.pqr)],
         [
           "ICP",

@@ -20,7 +20,7 @@ function fractionOption(values: Values, name: string, fallback?: number): number
 
 export const thresholdsSuggestCommand: Command = {
   usage:
-    "thresholds suggest --target-conversion 0.25 [--warm-target 0.1] [--capacity from-config|N] [--out candidate.yaml] [--config FILE] [--from DATE --to DATE] [--every 7d] [--horizon 90d]",
+    "thresholds suggest --target-conversion 0.25 [--warm-target RATE] [--capacity from-config|N] [--out candidate.yaml] [--config FILE] [--from DATE --to DATE] [--every 7d] [--horizon 90d]",
   summary:
     "propose hot and warm thresholds from history: hot converts at the target and fits the team's weekly capacity; shows the trade-off curve; writes a candidate config",
   options: {
@@ -33,9 +33,9 @@ export const thresholdsSuggestCommand: Command = {
   },
   async run(ctx, _positionals, values) {
     const target = fractionOption(values, "target-conversion");
-    const warmTarget = fractionOption(values, "warm-target", target / 2);
-    if (warmTarget >= target)
-      throw new UsageError(`--warm-target: ${warmTarget} must be below --target-conversion ${target}`);
+    const givenWarm = values["warm-target"] === undefined ? null : fractionOption(values, "warm-target");
+    if (givenWarm !== null && givenWarm >= target)
+      throw new UsageError(`--warm-target: ${givenWarm} must be below --target-conversion ${target}`);
     const rawCapacity = values.capacity ?? "from-config";
     if (rawCapacity !== "from-config" && !/^\d+(\.\d+)?$/.test(String(rawCapacity)))
       throw new UsageError(
@@ -49,6 +49,9 @@ export const thresholdsSuggestCommand: Command = {
         ? run.config.routing.pools.reduce((sum, p) => sum + p.capacity, 0)
         : Number(rawCapacity);
     const curve = thresholdCurve(backtest.input, run, backtest.observations);
+    // Warm by default: halfway between the base rate and the hot target (warm must beat the average account).
+    const baseRate = curve[0]?.rate ?? 0;
+    const warmTarget = givenWarm ?? Math.min(target, (baseRate + target) / 2);
     const suggestion = suggestThresholds(curve, {
       target,
       warmTarget,

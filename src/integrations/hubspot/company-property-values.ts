@@ -1,4 +1,6 @@
+import type { StoredCalibration } from "../../store/calibration-store.ts";
 import type { CompanyState } from "../../store/hubspot-store.ts";
+import { conversionPercent } from "../../tuning/probability.ts";
 import { COMPANY } from "./property-definitions.ts";
 
 /** How many reasons go into the company's "top reasons" property. */
@@ -6,15 +8,22 @@ const TOP_REASONS = 3;
 
 /**
  * The pql-router properties a company should hold, as the strings HubSpot stores. Pure.
- * Missing values are "" (which clears the property in HubSpot).
+ * Missing values are "" (which clears the property in HubSpot). The conversion probability and
+ * its calibration date need `calibration` (the current config's) and a score made by that config.
  */
-export function companyPropertyValues(state: CompanyState): Record<string, string> {
+export function companyPropertyValues(
+  state: CompanyState,
+  calibration: StoredCalibration | null,
+): Record<string, string> {
   const iso = (d: Date | null) => (d ? d.toISOString() : "");
   const num = (n: number | null) => (n === null ? "" : String(n));
   const timeToClaim =
     state.routedAt && state.claimedAt
       ? String(Math.round((state.claimedAt.getTime() - state.routedAt.getTime()) / 360_000) / 10)
       : "";
+  const score = state.score;
+  const calibrated =
+    calibration !== null && score !== null && state.configVersion === calibration.configVersion;
   const values: Record<string, string> = {
     [COMPANY.accountId]: state.accountId,
     [COMPANY.score]: num(state.score),
@@ -29,6 +38,8 @@ export function companyPropertyValues(state: CompanyState): Record<string, strin
     [COMPANY.claimedAt]: iso(state.claimedAt),
     [COMPANY.timeToClaim]: timeToClaim,
     [COMPANY.configVersion]: state.configVersion ?? "",
+    [COMPANY.probability]: calibrated ? String(conversionPercent(calibration, score)) : "",
+    [COMPANY.calibratedAt]: calibrated ? calibration.fittedAt.toISOString().slice(0, 10) : "",
   };
   return values;
 }

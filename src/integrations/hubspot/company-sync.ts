@@ -1,4 +1,5 @@
 import type { HubSpotConfig } from "../../config/schema.ts";
+import type { StoredCalibration } from "../../store/calibration-store.ts";
 import type { Database } from "../../store/database.ts";
 import {
   adoptStoredCompanyIds,
@@ -253,15 +254,17 @@ export interface WriteResult {
 
 /**
  * Writes each matched company's changed properties, 100 companies per batch update. What
- * HubSpot accepted is recorded per company, so an unchanged company costs no call.
+ * HubSpot accepted is recorded per company, so an unchanged company costs no call. `calibration`
+ * is the current config's (read once per sync), or null: the probability properties are cleared.
  */
 export async function writeCompanies(
   db: Database,
   http: HubSpotHttp,
   now: Date,
   states: readonly CompanyState[],
+  calibration: StoredCalibration | null,
 ): Promise<WriteResult> {
-  const pending = companyWrites(states);
+  const pending = companyWrites(states, calibration);
   const result: WriteResult = {
     written: 0,
     unchanged: pending.unchanged,
@@ -384,16 +387,24 @@ export interface CompanyWrite {
 /** Per matched company, the properties that changed since the last successful write. */
 export async function pendingCompanyWrites(
   db: Database,
+  calibration: StoredCalibration | null,
 ): Promise<{ writes: CompanyWrite[]; unchanged: number }> {
-  return companyWrites(await matchedCompanies(db));
+  return companyWrites(await matchedCompanies(db), calibration);
 }
 
 /** The properties of `states` that changed since their last successful write. Pure. */
-function companyWrites(states: readonly CompanyState[]): { writes: CompanyWrite[]; unchanged: number } {
+function companyWrites(
+  states: readonly CompanyState[],
+  calibration: StoredCalibration | null,
+): { writes: CompanyWrite[]; unchanged: number } {
   const writes: CompanyWrite[] = [];
   let unchanged = 0;
   for (const state of states) {
-    const properties = changedProperties(companyPropertyValues(state), state.written, state.rejected);
+    const properties = changedProperties(
+      companyPropertyValues(state, calibration),
+      state.written,
+      state.rejected,
+    );
     if (Object.keys(properties).length === 0) unchanged++;
     else writes.push({ accountId: state.accountId, companyId: state.companyId, properties });
   }

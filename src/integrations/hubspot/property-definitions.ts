@@ -4,7 +4,7 @@ export const GROUP = { name: "product_qualified", label: "Product-qualified", di
 export interface PropertyDefinition {
   name: string;
   label: string;
-  type: "string" | "number" | "enumeration" | "datetime";
+  type: "string" | "number" | "enumeration" | "datetime" | "date";
   fieldType: "text" | "textarea" | "number" | "select" | "date";
   description: string;
   options?: { label: string; value: string; displayOrder: number }[];
@@ -26,6 +26,8 @@ export const COMPANY = {
   claimedAt: "pql_claimed_at",
   timeToClaim: "pql_time_to_claim_hours",
   configVersion: "pql_config_version",
+  probability: "pql_conversion_probability",
+  calibratedAt: "pql_calibrated_at",
 } as const;
 
 /** The task property that makes task creation exactly-once: one value per routing decision, found again through the company's tasks. */
@@ -49,6 +51,14 @@ const datetime = (name: string, label: string, description: string): PropertyDef
   name,
   label,
   type: "datetime",
+  fieldType: "date",
+  description,
+});
+/** A calendar date (HubSpot stores it as midnight UTC; written as YYYY-MM-DD). */
+const date = (name: string, label: string, description: string): PropertyDefinition => ({
+  name,
+  label,
+  type: "date",
   fieldType: "date",
   description,
 });
@@ -85,6 +95,16 @@ export const COMPANY_PROPERTIES: readonly PropertyDefinition[] = [
   datetime(COMPANY.claimedAt, "PQL claimed at", "When it was claimed"),
   number(COMPANY.timeToClaim, "PQL time to claim (hours)", "Hours from routing to claim"),
   text(COMPANY.configVersion, "PQL config version", "Version of the scoring config that produced the score"),
+  number(
+    COMPANY.probability,
+    "PQL conversion probability (%)",
+    "Calibrated chance of converting within the calibration's horizon, in percent; empty until pql-router calibrate runs for the current config",
+  ),
+  date(
+    COMPANY.calibratedAt,
+    "PQL calibrated at",
+    "Date of the calibration behind the PQL conversion probability",
+  ),
 ];
 
 /** Tasks cannot require unique values (HubSpot offers that on contacts, companies, deals, tickets, custom objects). */

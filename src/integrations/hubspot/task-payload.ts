@@ -1,5 +1,7 @@
 import type { HubSpotConfig } from "../../config/schema.ts";
+import type { StoredCalibration } from "../../store/calibration-store.ts";
 import type { PendingTask } from "../../store/hubspot-store.ts";
+import { conversionText } from "../../tuning/probability.ts";
 import { TASK_ROUTING_KEY } from "./property-definitions.ts";
 
 /** Task -> company association (HUBSPOT_DEFINED). */
@@ -13,13 +15,22 @@ export function routingKey(task: Pick<PendingTask, "accountId" | "decidedAt">): 
   return `pqlr:${task.accountId}:${task.decidedAt.toISOString()}`;
 }
 
-/** The batch-create input for a routed account's task. Pure. */
+/**
+ * The batch-create input for a routed account's task. Pure. The body gives the calibrated
+ * conversion probability beside the score when `calibration` (the current config's) is of the
+ * config that made the score.
+ */
 export function taskInput(
   task: PendingTask,
   companyId: string,
   config: HubSpotConfig,
   ownerId: string | undefined,
+  calibration: StoredCalibration | null,
 ): { properties: Record<string, string>; associations: unknown[]; objectWriteTraceId: string } {
+  const probability =
+    calibration !== null && calibration.configVersion === task.configVersion
+      ? `, ${conversionText(calibration, task.score)}`
+      : "";
   const money = `$${Math.round(task.pqr).toLocaleString("en-US")}`;
   const name = task.name ?? task.domain ?? task.accountId;
   const subject = config.tasks.subject.replace(
@@ -46,7 +57,7 @@ export function taskInput(
     : undefined;
   const body = [
     `<p><strong>${escapeHtml(name)}</strong>${task.domain ? ` (${escapeHtml(task.domain)})` : ""} is ${escapeHtml(task.tier)}: ` +
-      `PQL score ${task.score.toFixed(1)}, PQR estimate ${money}${task.icp === null ? "" : `, ICP ${Math.round(task.icp)}`}.</p>`,
+      `PQL score ${task.score.toFixed(1)}${escapeHtml(probability)}, PQR estimate ${money}${task.icp === null ? "" : `, ICP ${Math.round(task.icp)}`}.</p>`,
     `<ul>${task.reasons.map((r) => `<li>${escapeHtml(r)}</li>`).join("")}</ul>`,
     `<p>Routed to ${escapeHtml(task.pool)} at ${task.decidedAt.toISOString()} by pql-router.` +
       (link ? ` <a href="${link}">Open the company in HubSpot</a>` : ` HubSpot company ${companyId}.`) +

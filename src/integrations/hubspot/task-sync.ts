@@ -1,4 +1,5 @@
 import type { PqlConfig } from "../../config/schema.ts";
+import type { StoredCalibration } from "../../store/calibration-store.ts";
 import type { Database } from "../../store/database.ts";
 import {
   claimedTasks,
@@ -41,13 +42,15 @@ export interface TaskResult {
  * Tasks cannot have a unique-value property (HubSpot offers those on contacts, companies, deals,
  * tickets and custom objects, not on activities), so the lookup reads the company's task
  * associations, a direct read that does not lag like the search index, rather than reading
- * tasks by an idProperty.
+ * tasks by an idProperty. `calibration` (the current config's, or null) puts the conversion
+ * probability in the task body.
  */
 export async function syncTasks(
   db: Database,
   http: HubSpotHttp,
   config: PqlConfig,
   now: Date,
+  calibration: StoredCalibration | null,
 ): Promise<TaskResult> {
   const result: TaskResult = {
     created: 0,
@@ -100,7 +103,7 @@ export async function syncTasks(
     path: TASK_CREATE_PATH,
     creates: true,
     key: (t) => routingKey(t),
-    input: (t) => taskInput(t, t.companyId, config.hubspot, owners.get(t.decisionId)),
+    input: (t) => taskInput(t, t.companyId, config.hubspot, owners.get(t.decisionId), calibration),
     resultKey: (r: CrmObject) => r.properties[TASK_ROUTING_KEY] ?? undefined,
     settled: async (outcome) => {
       // A conflict means the task exists: left as sent, the next run finds it among the company's tasks.

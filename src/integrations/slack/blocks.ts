@@ -79,6 +79,8 @@ export interface AlertView {
   tier: string;
   /** 0-100 */
   score: number;
+  /** Shown beside the score: "~34% likely to convert in 90 days (calibrated 2026-11-29)"; null when not calibrated. */
+  probability: string | null;
   pqr: number;
   currency: string;
   /** 0-100 */
@@ -166,6 +168,8 @@ export interface DigestItem {
   name: string | null;
   domain: string | null;
   score: number;
+  /** As in {@link AlertView}: beside the score, null when not calibrated. */
+  probability: string | null;
   pqr: number;
   currency: string;
   routedAt: Date;
@@ -494,16 +498,22 @@ function fitList(
 }
 
 function headlineLines(
-  view: Pick<AlertView, "domain" | "tier" | "score" | "pqr" | "currency" | "icp">,
+  view: Pick<AlertView, "domain" | "tier" | "score" | "probability" | "pqr" | "currency" | "icp">,
 ): string[] {
   const lines: string[] = [];
   const domain = esc(view.domain ?? "", CAP.domain);
   if (domain) lines.push(`*${domain}*`);
   const icp = view.icp === null ? "" : ` · ICP ${Math.round(view.icp)}`;
   lines.push(
-    `Score ${Math.round(view.score)} (${esc(view.tier, CAP.tier)}) · PQR ${esc(money(view.pqr, view.currency), CAP.label)}${icp}`,
+    `Score ${Math.round(view.score)} (${esc(view.tier, CAP.tier)})${probabilityText(view.probability)} · PQR ${esc(money(view.pqr, view.currency), CAP.label)}${icp}`,
   );
   return lines;
+}
+
+/** " · ~34% likely to convert in 90 days (calibrated 2026-11-29)", or "" when not calibrated. */
+function probabilityText(probability: string | null): string {
+  const text = esc(probability ?? "", CAP.label);
+  return text ? ` · ${text}` : "";
 }
 
 function assignmentLine(assignee: Person | null, reason: string | null, mention: boolean): string {
@@ -581,7 +591,7 @@ function digestSection(item: DigestItem, now: Date, mention: boolean): SectionBl
   const who = item.assignee ? personText(item.assignee, mention) : "unassigned";
   const lines = [
     title,
-    `Score ${Math.round(item.score)} · PQR ${esc(money(item.pqr, item.currency), CAP.label)} · waiting ${duration(now.getTime() - item.routedAt.getTime())} · ${who}`,
+    `Score ${Math.round(item.score)}${probabilityText(item.probability)} · PQR ${esc(money(item.pqr, item.currency), CAP.label)} · waiting ${duration(now.getTime() - item.routedAt.getTime())} · ${who}`,
   ];
   const reason = esc(item.topReason ?? "", CAP.reason);
   if (reason) lines.push(`_${reason}_`);

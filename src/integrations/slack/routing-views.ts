@@ -1,5 +1,7 @@
 import type { PqlConfig } from "../../config/schema.ts";
+import type { StoredCalibration } from "../../store/calibration-store.ts";
 import type { DecisionRow } from "../../store/slack-store.ts";
+import { conversionText } from "../../tuning/probability.ts";
 import type { AlertState, AlertView, DigestItem, NotAFitReason, Person } from "./blocks.ts";
 
 /**
@@ -114,7 +116,24 @@ export function alertState(row: DecisionRow, all: Map<string, Member>): AlertSta
   return { kind: "open" };
 }
 
-export function alertView(row: DecisionRow, config: Config): AlertView {
+/**
+ * The calibrated conversion probability to show beside the routing's score: only when
+ * `calibration` (the current config's) is of the config that made the score, else null.
+ */
+export function probabilityOf(
+  row: Pick<DecisionRow, "score" | "configVersion">,
+  calibration: StoredCalibration | null,
+): string | null {
+  return calibration !== null && calibration.configVersion === row.configVersion
+    ? conversionText(calibration, row.score)
+    : null;
+}
+
+export function alertView(
+  row: DecisionRow,
+  config: Config,
+  calibration: StoredCalibration | null,
+): AlertView {
   const all = members(config);
   const pool = config.routing.pools.find((p) => p.key === row.pool);
   const personaLabels = new Map(config.personas.map((p) => [p.key, p.label]));
@@ -128,6 +147,7 @@ export function alertView(row: DecisionRow, config: Config): AlertView {
     domain: row.domain,
     tier: row.tier,
     score: row.score,
+    probability: probabilityOf(row, calibration),
     pqr: row.pqr,
     currency: config.pqr.currency,
     icp: row.icp,
@@ -145,13 +165,18 @@ export function alertView(row: DecisionRow, config: Config): AlertView {
   };
 }
 
-export function digestItem(row: DecisionRow, config: Config): DigestItem {
+export function digestItem(
+  row: DecisionRow,
+  config: Config,
+  calibration: StoredCalibration | null,
+): DigestItem {
   const all = members(config);
   return {
     decisionId: String(row.id),
     name: row.name,
     domain: row.domain,
     score: row.score,
+    probability: probabilityOf(row, calibration),
     pqr: row.pqr,
     currency: config.pqr.currency,
     routedAt: row.decidedAt,
