@@ -18,6 +18,8 @@ export interface StoreStatus {
   lastEventAt: string | null;
   /** Raw messages before this were deleted by `prune` (their first and last times kept); null: never pruned. */
   prunedBefore: string | null;
+  /** The newest `calibrate` run: when, and for which config version (the probability shows only while it is the live one). */
+  lastCalibration: { at: string; configVersion: string; horizonDays: number } | null;
   messagesByType: Record<string, number>;
   /** track/page/screen/identify messages whose account is not known yet (no group call for their user). */
   messagesWithoutAccount: number;
@@ -116,6 +118,7 @@ export async function readStatus(db: Database): Promise<StoreStatus> {
     firstEventAt: row.first ? new Date(row.first).toISOString() : null,
     lastEventAt: row.last ? new Date(row.last).toISOString() : null,
     prunedBefore: (await prunedBefore(db))?.toISOString() ?? null,
+    lastCalibration: await lastCalibration(db),
     messagesByType,
     messagesWithoutAccount: row.unresolved,
     outcomes: row.outcomes,
@@ -139,4 +142,13 @@ export async function readStatus(db: Database): Promise<StoreStatus> {
       lastPostStatus: sl.run_status,
     },
   };
+}
+
+async function lastCalibration(db: Database): Promise<StoreStatus["lastCalibration"]> {
+  const { rows } = await db.sql.query<{ at: Date; version: string; horizon: number }>(
+    `SELECT started_at AS at, stats ->> 'configVersion' AS version, (stats ->> 'horizonDays')::int AS horizon
+    FROM cycle_runs WHERE kind = 'calibrate' AND status = 'ok' ORDER BY started_at DESC, id DESC LIMIT 1`,
+  );
+  const r = rows[0];
+  return r ? { at: new Date(r.at).toISOString(), configVersion: r.version, horizonDays: r.horizon } : null;
 }

@@ -346,6 +346,8 @@ for (const engine of ENGINES) {
         expect(result.configVersion).toBe(loadConfig(drivers).version);
         expect(result.calibration.deciles.length).toBeGreaterThanOrEqual(5);
         expect(await count(0, "cycle_runs")).toBe(1);
+      const status = await cli(0, ["status", "--json"]);
+      expect(status.json).toMatchObject({ lastCalibration: { configVersion: result.configVersion, horizonDays: 60 } });
         const file = path.join(dir, `backtest-${engine.name}.html`);
         const html = await cli(0, [
           "backtest",

@@ -28,6 +28,12 @@ export function renderStatus(s: Awaited<ReturnType<typeof readStatus>>): string 
       ? [["pruned before", `${s.prunedBefore} (first and last times kept)`] as [string, string]]
       : []),
     ["without account", formatNumber(s.messagesWithoutAccount)],
+    [
+      "calibrated",
+      s.lastCalibration
+        ? `${s.lastCalibration.at} for config ${s.lastCalibration.configVersion} (${s.lastCalibration.horizonDays}-day horizon)`
+        : "never (pql-router calibrate)",
+    ],
     ["outcomes", formatNumber(s.outcomes)],
     ["routed to sales", formatNumber(s.routed)],
     [
