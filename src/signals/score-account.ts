@@ -41,7 +41,8 @@ export interface AccountScore {
   activation: { reached: string[]; onTime: string[]; total: number; ttfvHours: number | null };
 }
 
-const DIMENSION_OF: Record<ComponentName, Dimension> = {
+/** The dimension each component belongs to. */
+export const DIMENSION_OF: Record<ComponentName, Dimension> = {
   adoptionDepth: "behavioural",
   activation: "behavioural",
   usageVolume: "behavioural",

@@ -1,6 +1,6 @@
 import type { ConfigEdit } from "../config/edit-config.ts";
 import type { PqlConfig, SignalDefinition } from "../config/schema.ts";
-import { type ComponentName, weigh } from "../signals/score-account.ts";
+import { type ComponentName, DIMENSION_OF, weigh } from "../signals/score-account.ts";
 import type { BacktestInput, Observation } from "./backtest.ts";
 import { accountFold } from "./calibration-report.ts";
 import { crossValidateLogistic } from "./cross-validate.ts";
@@ -13,16 +13,6 @@ const KIND_OF: Partial<Record<ComponentName, SignalDefinition["kind"]>> = {
   adoptionDepth: "adoption",
   usageVolume: "volume",
   integrations: "integration",
-  intent: "intent",
-};
-const DIMENSION: Record<ComponentName, "behavioural" | "account" | "intent"> = {
-  adoptionDepth: "behavioural",
-  activation: "behavioural",
-  usageVolume: "behavioural",
-  activeUsers: "account",
-  personas: "account",
-  integrations: "account",
-  icpFit: "account",
   intent: "intent",
 };
 
@@ -171,7 +161,7 @@ function weightEdits(config: PqlConfig, columns: readonly FittedColumn[]): Confi
   const edits: ConfigEdit[] = [];
   const dimensions = ["behavioural", "account", "intent"] as const;
   const dimensionShare = (d: (typeof dimensions)[number]) =>
-    COMPONENTS.filter((c) => DIMENSION[c] === d).reduce((s, c) => s + (share.get(c) ?? 0), 0);
+    COMPONENTS.filter((c) => DIMENSION_OF[c] === d).reduce((s, c) => s + (share.get(c) ?? 0), 0);
   const dims = rescale(
     dimensions.map((d) => config.scoring.weights[d]),
     dimensions.map(dimensionShare),
@@ -180,7 +170,7 @@ function weightEdits(config: PqlConfig, columns: readonly FittedColumn[]): Confi
     edits.push({ path: ["scoring", "weights", d], value: dims[i] as number });
   });
   for (const d of ["behavioural", "account"] as const) {
-    const inside = COMPONENTS.filter((c) => DIMENSION[c] === d && c !== "intent") as Exclude<
+    const inside = COMPONENTS.filter((c) => DIMENSION_OF[c] === d && c !== "intent") as Exclude<
       ComponentName,
       "intent"
     >[];
