@@ -57,7 +57,6 @@ export interface WeightFit {
  * signal's weight inside its kind follows its own. Pure; a report, never applied.
  */
 export function fitWeights(
-  input: BacktestInput,
   run: BacktestInput["runs"][number],
   obs: readonly Observation[],
   seed = 1,

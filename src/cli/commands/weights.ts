@@ -16,7 +16,7 @@ export const weightsFitCommand: Command = {
     const { rt, backtest } = await backtestFromOptions(ctx, values);
     const run = backtest.input.runs[backtest.input.runs.length - 1];
     if (!run) throw new UsageError("weights fit: nothing was replayed");
-    const fit = fitWeights(backtest.input, run, backtest.observations);
+    const fit = fitWeights(run, backtest.observations);
     if (!fit)
       return {
         json: {
