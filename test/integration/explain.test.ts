@@ -5,6 +5,7 @@ import { importFile } from "../../src/app/jobs/import-file.ts";
 import { runScorePass } from "../../src/app/jobs/score-pass.ts";
 import { loadConfig } from "../../src/config/load-config.ts";
 import { generateWorld } from "../../src/sample/generate-world.ts";
+import { saveCalibration } from "../../src/store/calibration-store.ts";
 import { ROOT, runCli } from "../helpers/cli.ts";
 import { createTestStore, ENGINES, SKIP_PG_REASON, type TestStore, tempDir } from "../helpers/databases.ts";
 import { jobContext } from "../helpers/runtime.ts";
@@ -12,12 +13,14 @@ import { jobContext } from "../helpers/runtime.ts";
 const END = new Date("2026-11-01T00:00:00Z");
 const CONFIG = path.join(ROOT, "pql-router.config.yaml");
 const tiers = loadConfig(CONFIG).config.tiers;
+const CALIBRATED_AT = new Date("2026-10-30T08:00:00Z");
 
 interface Explained {
   score: number;
   tier: string;
   nextTier: { tier: string; at: number; pointsToGo: number } | null;
   activityTrendPct: number | null;
+  probability: { percent: number; horizonDays: number; calibratedAt: string } | null;
   reasons: string[];
   pqr: Record<string, unknown>;
   icp: { facts: string[]; unknown: string[] };
@@ -114,6 +117,18 @@ for (const engine of ENGINES) {
           "SELECT DISTINCT ON (tier) tier, account_id FROM latest_scores ORDER BY tier, score",
         );
         for (const r of rows) picked[r.tier] = r.account_id;
+        // The shipped config calibrated: 10% at a score of 40 or below, rising to 34% at 70 and above.
+        await saveCalibration(store.db, {
+          configVersion: loadConfig(CONFIG).version,
+          fittedAt: CALIBRATED_AT,
+          horizonDays: 90,
+          model: { method: "isotonic", xs: [40, 70], ps: [0.1, 0.34] },
+          period: { from: "2026-01-01", to: "2026-07-31", everyDays: 7 },
+          observations: 500,
+          conversions: 60,
+          ece: 0.02,
+          brier: 0.09,
+        });
         if (engine.name === "embedded") await store.close();
       });
       afterAll(async () => {
@@ -148,6 +163,28 @@ for (const engine of ENGINES) {
         expect(text.stdout).toMatch(/trend \(not scored\)/);
         expect(h.reasons.some((r) => /^activity (up|down)/.test(r))).toBe(false);
       });
+
+      it("gives the score's calibrated probability of converting, as a line and in --json", async () => {
+        const env = { ...store.env, PQL_CONFIG: CONFIG };
+        const explain = (tier: string, json: boolean) =>
+          runCli(
+            ["explain", picked[tier] as string, "--at", END.toISOString(), ...(json ? ["--json"] : [])],
+            env,
+          );
+        const calibrated = { horizonDays: 90, calibratedAt: CALIBRATED_AT.toISOString() };
+        // Hot (70 or more): 34%; cold (under 40): 10%.
+        expect(((await explain("hot", true)).json as Explained).probability).toEqual({
+          percent: 34,
+          ...calibrated,
+        });
+        expect(((await explain("cold", true)).json as Explained).probability).toEqual({
+          percent: 10,
+          ...calibrated,
+        });
+        expect((await explain("hot", false)).stdout).toMatch(
+          /\nprobability +~34% likely to convert in 90 days \(calibrated 2026-10-30\)\n/,
+        );
+      }, 120_000);
     },
   );
 }
@@ -193,6 +230,9 @@ for (const engine of ENGINES) {
           sizeMultiplier: 1,
         });
         expect(paycoJson.icp.facts).toContain("uses Gusto (hris)");
+        // Its config was never calibrated: no probability.
+        expect(paycoJson.probability).toBeNull();
+        expect(payco.stdout).not.toContain("likely to convert");
 
         // No headcount: priced on its 2 active users, 2 x 15 x 12 = 360, and says so.
         const smallco = await explain("acct_smallco");

@@ -11,6 +11,7 @@ import { createHubSpotHttp, type HubSpotHttp } from "../../src/integrations/hubs
 import { COMPANY_PROPERTIES, TASK_ROUTING_KEY } from "../../src/integrations/hubspot/property-definitions.ts";
 import { setupProperties } from "../../src/integrations/hubspot/property-setup.ts";
 import { generateWorld } from "../../src/sample/generate-world.ts";
+import { saveCalibration } from "../../src/store/calibration-store.ts";
 import { ROOT } from "../helpers/cli.ts";
 import { createTestStore, ENGINES, SKIP_PG_REASON, type TestStore, tempDir } from "../helpers/databases.ts";
 import { FakeHubSpot } from "../helpers/fake-hubspot.ts";
@@ -636,6 +637,90 @@ for (const engine of ENGINES) {
           companiesWritten: hot.length,
           tasksCreated: hot.length,
         });
+      });
+
+      it("writes the calibrated probability and its date once the config is calibrated, and clears them when the config changes", async () => {
+        await setupProperties(http);
+        expect(fake.properties.get("companies")?.get("pql_conversion_probability")).toMatchObject({
+          type: "number",
+        });
+        expect(fake.properties.get("companies")?.get("pql_calibrated_at")).toMatchObject({ type: "date" });
+        const hot = ids("hot");
+        const companies = new Map<string, string>();
+        for (const id of hot) companies.set(id, fake.addCompany({ name: id, domain: await domainOf(id) }));
+        // The config the accounts were scored with: its calibration is the one for their scores.
+        const config = base.config;
+        type Update = { inputs: { id: string; properties: Record<string, string> }[] };
+        const updates = () => bodies(fake, "/crm/v3/objects/companies/batch/update") as unknown as Update[];
+        const taskBodies = () =>
+          (
+            bodies(fake, "/crm/v3/objects/tasks/batch/create") as unknown as {
+              inputs: { properties: Record<string, string> }[];
+            }[]
+          ).flatMap((b) => b.inputs.map((i) => i.properties.hs_task_body ?? ""));
+        try {
+          // Not calibrated: the properties are written empty, the task bodies say nothing of it.
+          const first = await sync(config);
+          expect(first).toMatchObject({ companiesWritten: hot.length, tasksCreated: hot.length, failed: 0 });
+          for (const input of updates().flatMap((u) => u.inputs))
+            expect(input.properties).toMatchObject({ pql_conversion_probability: "", pql_calibrated_at: "" });
+          expect(taskBodies().some((b) => b.includes("likely to convert"))).toBe(false);
+          const property = (id: string, name: string) =>
+            fake.companies.get(companies.get(id) as string)?.properties[name] ?? null;
+          expect(property(hot[0] as string, "pql_conversion_probability")).toBeNull();
+
+          // Calibrated: 10% at 40 rising to 34% at 70 and above, so every hot account (70+) is ~34%.
+          await saveCalibration(store.db, {
+            configVersion: base.version,
+            fittedAt: new Date("2026-10-30T08:00:00Z"),
+            horizonDays: 90,
+            model: { method: "isotonic", xs: [40, 70], ps: [0.1, 0.34] },
+            period: { from: "2026-01-01", to: "2026-07-31", everyDays: 7 },
+            observations: 500,
+            conversions: 60,
+            ece: 0.02,
+            brier: 0.09,
+          });
+          const before = updates().length;
+          const second = await sync(config);
+          expect(second).toMatchObject({ companiesWritten: hot.length, failed: 0 });
+          // Only what changed is sent: the probability and the date, nothing else.
+          const sent = updates()
+            .slice(before)
+            .flatMap((u) => u.inputs);
+          expect(sent).toHaveLength(hot.length);
+          for (const input of sent)
+            expect(input.properties).toEqual({
+              pql_conversion_probability: "34",
+              pql_calibrated_at: "2026-10-30",
+            });
+          expect(property(hot[0] as string, "pql_conversion_probability")).toBe("34");
+          expect(property(hot[0] as string, "pql_calibrated_at")).toBe("2026-10-30");
+          // Tasks made from now on say it next to the score.
+          await store.db.sql.exec(
+            "UPDATE routing_decisions SET hubspot_task_id = NULL, hubspot_task_sent_at = NULL, hubspot_task_error = NULL",
+          );
+          const tasksBefore = taskBodies().length;
+          expect((await sync(config)).tasksCreated).toBe(hot.length);
+          for (const body of taskBodies().slice(tasksBefore))
+            expect(body).toMatch(
+              /PQL score \d+\.\d, ~34% likely to convert in 90 days \(calibrated 2026-10-30\), PQR estimate/,
+            );
+          // Unchanged: no call.
+          expect((await sync(config)).companiesWritten).toBe(0);
+
+          // Another config has no calibration until `calibrate` runs for it: both are cleared.
+          const changed = withHubSpot({ searchAgainAfterHours: 48 });
+          const cleared = updates().length;
+          expect((await sync(changed)).companiesWritten).toBe(hot.length);
+          for (const input of updates()
+            .slice(cleared)
+            .flatMap((u) => u.inputs))
+            expect(input.properties).toEqual({ pql_conversion_probability: "", pql_calibrated_at: "" });
+          expect(property(hot[0] as string, "pql_conversion_probability")).toBeNull();
+        } finally {
+          await store.db.sql.exec("DELETE FROM cycle_runs WHERE kind = 'calibrate'");
+        }
       });
     },
   );

@@ -12,6 +12,7 @@ import { createHubSpotHttp } from "../../src/integrations/hubspot/hubspot-http.t
 import { setupProperties } from "../../src/integrations/hubspot/property-setup.ts";
 import { createSlackApi } from "../../src/integrations/slack/slack-api.ts";
 import { generateWorld } from "../../src/sample/generate-world.ts";
+import { saveCalibration } from "../../src/store/calibration-store.ts";
 import { decisionsById, markUpdated } from "../../src/store/slack-store.ts";
 import { readStatus } from "../../src/store/status.ts";
 import { createTestStore, ENGINES, SKIP_PG_REASON, type TestStore, tempDir } from "../helpers/databases.ts";
@@ -179,6 +180,8 @@ for (const engine of ENGINES) {
           expect(blocks).toContain(`<@${slackIdOf(await assigneeOf(d.id))}>`);
           expect(blocks).toContain("pql_snooze");
           expect(blocks).toContain("pql_not_a_fit");
+          // Not calibrated: no probability.
+          expect(blocks).not.toContain("likely to convert");
         }
         // The assignment is audited: rule and reason stored, the rotation saved per pool.
         const explained = await explainRouting(
@@ -203,6 +206,40 @@ for (const engine of ENGINES) {
           pending: 0,
           claimed: 0,
         });
+      });
+
+      it("shows the calibrated probability beside the score once the config is calibrated, also after a claim", async () => {
+        // 10% at a score of 40 rising to 34% at 70 and above: every routed (hot, 70+) account is ~34%.
+        await saveCalibration(store.db, {
+          configVersion: config.version,
+          fittedAt: new Date("2026-10-30T08:00:00Z"),
+          horizonDays: 90,
+          model: { method: "isotonic", xs: [40, 70], ps: [0.1, 0.34] },
+          period: { from: "2026-01-01", to: "2026-07-31", everyDays: 7 },
+          observations: 500,
+          conversions: 60,
+          ece: 0.02,
+          brier: 0.09,
+        });
+        try {
+          expect((await post()).posted).toBe(decisions.length);
+          const posts = fake.callsTo("chat.postMessage");
+          expect(posts).toHaveLength(decisions.length);
+          for (const call of posts)
+            expect(JSON.stringify(call.body.blocks)).toMatch(
+              /Score \d+ \(hot\) · ~34% likely to convert in 90 days \(calibrated 2026-10-30\) · PQR/,
+            );
+          // The message replaced after a claim keeps it.
+          const url = await serve();
+          const alert = alerts()[0] as Alert;
+          expect((await claim(url, SMB_REPS[0]?.slackUserId as string, alert)).status).toBe(200);
+          await until(() => fake.callsTo("chat.update").length === 1, "the message update");
+          const shown = JSON.stringify(fake.callsTo("chat.update")[0]?.body.blocks);
+          expect(shown).toContain("Claimed by");
+          expect(shown).toContain("~34% likely to convert in 90 days (calibrated 2026-10-30)");
+        } finally {
+          await store.db.sql.exec("DELETE FROM cycle_runs WHERE kind = 'calibrate'");
+        }
       });
 
       it("a claim is acked, recorded once, and replaces the message for everyone", async () => {

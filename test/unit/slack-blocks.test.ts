@@ -35,6 +35,7 @@ function view(overrides: Partial<AlertView> = {}): AlertView {
     domain: "acme.example",
     tier: "hot",
     score: 87.4,
+    probability: null,
     pqr: 41250.4,
     currency: "USD",
     icp: 72,
@@ -388,12 +389,52 @@ describe("truncation", () => {
   });
 });
 
+describe("the calibrated probability", () => {
+  const probability = "~34% likely to convert in 90 days (calibrated 2026-11-29)";
+
+  it("stands beside the score in the alert and the /pql summary when calibrated, and is absent otherwise", () => {
+    const [summary] = blocksOf(alertMessage(view({ probability })), "section");
+    expect(summary?.text?.text).toContain(`Score 87 (hot) · ${probability} · PQR $41,250 · ICP 72\n`);
+    const [plain] = blocksOf(alertMessage(view()), "section");
+    expect(plain?.text?.text).not.toContain("likely to convert");
+    const [card] = blocksOf(accountSummary({ ...view({ probability }), owner: null }), "section");
+    expect(card?.text?.text).toContain(`Score 87 (hot) · ${probability} · PQR`);
+  });
+
+  it("stands beside each score in a digest", () => {
+    const item: DigestItem = {
+      decisionId: "7",
+      name: null,
+      domain: "z.example",
+      score: 81,
+      probability,
+      pqr: 500,
+      currency: "USD",
+      routedAt,
+      assignee: null,
+      topReason: null,
+    };
+    const digest = digestMessage({
+      poolLabel: "SMB",
+      items: [item],
+      now: minutes(45),
+      mention: false,
+      shadow: false,
+    });
+    expect(blocksOf(digest, "section")[0]?.text?.text).toBe(
+      `*z.example*\nScore 81 · ${probability} · PQR $500 · waiting 45 min · unassigned`,
+    );
+    expect(limitViolations(digest.blocks)).toEqual([]);
+  });
+});
+
 describe("digestMessage", () => {
   const item = (i: number, overrides: Partial<DigestItem> = {}): DigestItem => ({
     decisionId: `d${i}`,
     name: `Account ${i}`,
     domain: `a${i}.example`,
     score: 90,
+    probability: null,
     pqr: 1000,
     currency: "USD",
     routedAt: minutes(i),
@@ -519,6 +560,7 @@ describe("textPreview", () => {
           name: null,
           domain: "z.example",
           score: 81,
+          probability: null,
           pqr: 500,
           currency: "USD",
           routedAt,

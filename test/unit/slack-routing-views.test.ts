@@ -13,6 +13,7 @@ import {
   memberBySlackId,
   members,
 } from "../../src/integrations/slack/routing-views.ts";
+import type { StoredCalibration } from "../../src/store/calibration-store.ts";
 import type { DecisionRow } from "../../src/store/slack-store.ts";
 import { ROOT } from "../helpers/cli.ts";
 
@@ -83,6 +84,7 @@ function row(over: Partial<DecisionRow> = {}): DecisionRow {
     icp: 70,
     reasons: ["visited pricing 3x", "4 personas active"],
     personas: ["people_ops_leader", "hr_admin", "no_such_persona"],
+    configVersion: "v1",
     companyId: "9001",
     action: null,
     ...over,
@@ -178,13 +180,14 @@ describe("alertView", () => {
   });
 
   it("maps a stored decision to what the alert shows", () => {
-    expect(alertView(row(), config)).toEqual({
+    expect(alertView(row(), config, null)).toEqual({
       decisionId: "42",
       accountId: "acct_000042",
       name: "Acme Corp",
       domain: "acme.example",
       tier: "hot",
       score: 84,
+      probability: null,
       pqr: 12_000,
       currency: "USD",
       icp: 70,
@@ -208,25 +211,26 @@ describe("alertView", () => {
     const view = alertView(
       row({ pool: "smb", repId: null, rule: "nobody-eligible", assignmentReason: reason }),
       config,
+      null,
     );
     expect(view.assignee).toBeNull();
     expect(view.unassignedReason).toBe(reason);
     expect(view.pool).toEqual({ key: "smb", label: "SMB" });
-    expect(alertView(row({ repId: null, assignmentReason: null }), config).unassignedReason).toBe(
+    expect(alertView(row({ repId: null, assignmentReason: null }), config, null).unassignedReason).toBe(
       "not assigned yet",
     );
   });
 
   it("names a rep or pool no longer configured by id", () => {
-    const view = alertView(row({ pool: "retired", repId: "zoe" }), config);
+    const view = alertView(row({ pool: "retired", repId: "zoe" }), config, null);
     expect(view.assignee).toEqual({ name: "zoe", slackUserId: null });
     expect(view.pool).toEqual({ key: "retired", label: "retired" });
   });
 
   it("links to HubSpot only with a portal id and a company id", () => {
-    expect(alertView(row({ companyId: null }), config).hubspotUrl).toBeNull();
+    expect(alertView(row({ companyId: null }), config, null).hubspotUrl).toBeNull();
     // The fixture leaves portalId out.
-    expect(alertView(row(), build()).hubspotUrl).toBeNull();
+    expect(alertView(row(), build(), null).hubspotUrl).toBeNull();
     expect(hubspotCompanyUrl(config, "77")).toBe("https://app.hubspot.com/contacts/12345678/company/77");
   });
 
@@ -234,20 +238,41 @@ describe("alertView", () => {
     const shadowConfig = build((r) => {
       r.slack.shadow = { channel: "#pql-shadow" };
     });
-    expect(alertView(row(), shadowConfig)).toMatchObject({ mention: false, shadow: true });
-    expect(alertView(row({ shadow: true }), config)).toMatchObject({ mention: false, shadow: true });
+    expect(alertView(row(), shadowConfig, null)).toMatchObject({ mention: false, shadow: true });
+    expect(alertView(row({ shadow: true }), config, null)).toMatchObject({ mention: false, shadow: true });
   });
 
   it("shows escalations with the pool's lead", () => {
-    expect(alertView(row({ escalations: 2 }), config).escalations).toEqual({
+    expect(alertView(row({ escalations: 2 }), config, null).escalations).toEqual({
       count: 2,
       lead: { name: "Lee Park", slackUserId: "U01LEEPARK" },
     });
     // smb has no lead.
-    expect(alertView(row({ pool: "smb", repId: "dev", escalations: 1 }), config).escalations).toEqual({
+    expect(alertView(row({ pool: "smb", repId: "dev", escalations: 1 }), config, null).escalations).toEqual({
       count: 1,
       lead: null,
     });
+  });
+
+  it("shows the calibrated probability beside a score made by the calibrated config, and nothing otherwise", () => {
+    const calibration: StoredCalibration = {
+      configVersion: "v1",
+      fittedAt: new Date("2026-11-29T06:00:00Z"),
+      horizonDays: 90,
+      model: { method: "isotonic", xs: [0, 100], ps: [0.02, 0.6] },
+      period: { from: "2026-01-01", to: "2026-08-31", everyDays: 7 },
+      observations: 1000,
+      conversions: 80,
+      ece: 0.01,
+      brier: 0.07,
+    };
+    // Score 84 between the knots: 0.02 + (0.6 - 0.02) x 84 / 100 = 0.5072, shown as ~51%.
+    const text = "~51% likely to convert in 90 days (calibrated 2026-11-29)";
+    expect(alertView(row(), config, calibration).probability).toBe(text);
+    expect(digestItem(row(), config, calibration).probability).toBe(text);
+    // A score made by another config is not what this calibration maps.
+    expect(alertView(row({ configVersion: "v0" }), config, calibration).probability).toBeNull();
+    expect(alertView(row(), config, null).probability).toBeNull();
   });
 });
 
@@ -323,18 +348,19 @@ describe("alertState", () => {
 
 describe("digestItem", () => {
   it("lists the account with its assignee and top reason", () => {
-    expect(digestItem(row({ repId: "chloe" }), build())).toEqual({
+    expect(digestItem(row({ repId: "chloe" }), build(), null)).toEqual({
       decisionId: "42",
       name: "Acme Corp",
       domain: "acme.example",
       score: 84,
+      probability: null,
       pqr: 12_000,
       currency: "USD",
       routedAt: DECIDED,
       assignee: { name: "Chloe Martin", slackUserId: "U01CHLOEMA" },
       topReason: "visited pricing 3x",
     });
-    expect(digestItem(row({ repId: null, reasons: [] }), build())).toMatchObject({
+    expect(digestItem(row({ repId: null, reasons: [] }), build(), null)).toMatchObject({
       assignee: null,
       topReason: null,
     });

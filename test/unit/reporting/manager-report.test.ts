@@ -97,7 +97,7 @@ function data(over: Partial<ReportData> = {}): ReportData {
       { score: 50, tier: "warm", converted: false },
       { score: 10, tier: "cold", converted: false },
     ],
-    configSince: new Date("2026-11-25T00:00:00Z"),
+    calibratedAt: new Date("2026-11-25T00:00:00Z"),
     ...over,
   };
 }
@@ -145,22 +145,36 @@ describe("buildReport", () => {
     expect(r.warnings).toEqual([]);
   });
 
-  it("warns in plain words: hot converting under 15%, more waiting than capacity, a config older than 30 days", () => {
+  it("warns in plain words: hot converting under 15%, more waiting than capacity, a calibration older than 30 days", () => {
     const outcomes = Array.from({ length: 25 }, (_, i) => ({ score: 80, tier: "hot", converted: i < 3 }));
     const open = Array.from({ length: 91 }, (_, i) => routing({ id: String(100 + i), accountId: `o${i}` }));
     const r = buildReport(
-      data({ outcomes, routings: open, configSince: new Date("2026-10-01T00:00:00Z") }),
+      data({ outcomes, routings: open, calibratedAt: new Date("2026-10-01T00:00:00Z") }),
       config,
       { since: SINCE, now: NOW },
     );
-    // 3 of 25 = 12%; capacity 15 + 20 + 25 + 30 = 90 < 91 waiting; config from 2026-10-01.
+    // 3 of 25 = 12%; capacity 15 + 20 + 25 + 30 = 90 < 91 waiting; calibrated 2026-10-01, 60 days before.
     expect(r.warnings).toHaveLength(3);
     expect(r.warnings[0]).toContain("Hot accounts convert at 12% (3 of 25)");
     expect(r.warnings[1]).toContain("91 routed accounts wait unclaimed, above the team's capacity of 90");
-    expect(r.warnings[2]).toContain("has not changed since 2026-10-01");
+    expect(r.warnings[2]).toBe(
+      "The score was last calibrated on 2026-10-01 (over 30 days): run `pql-router calibrate` against recent outcomes.",
+    );
     // Too few hot outcomes to judge: no warning.
     const few = buildReport(data({ outcomes: outcomes.slice(0, 10) }), config, { since: SINCE, now: NOW });
     expect(few.warnings).toEqual([]);
+  });
+
+  it("says when the current config was never calibrated, and not when its calibration is 30 days old or less", () => {
+    const never = buildReport(data({ calibratedAt: null }), config, { since: SINCE, now: NOW });
+    expect(never.warnings).toEqual([
+      "The score was never calibrated for the current config: HubSpot and Slack show no conversion probability until you run `pql-router calibrate` against recent outcomes.",
+    ]);
+    const month = buildReport(data({ calibratedAt: new Date("2026-10-31T12:00:00Z") }), config, {
+      since: SINCE,
+      now: NOW,
+    });
+    expect(month.warnings).toEqual([]);
   });
 });
 

@@ -4,6 +4,7 @@ import {
   companyPropertyValues,
   ownerChange,
 } from "../../../../src/integrations/hubspot/company-property-values.ts";
+import type { StoredCalibration } from "../../../../src/store/calibration-store.ts";
 import type { CompanyState } from "../../../../src/store/hubspot-store.ts";
 
 const state: CompanyState = {
@@ -31,9 +32,22 @@ const state: CompanyState = {
   rejected: null,
 };
 
+/** A calibration of the state's config: 0 -> 2%, 100 -> 60%, linear between. */
+const calibration: StoredCalibration = {
+  configVersion: "abc123",
+  fittedAt: new Date("2026-11-29T06:00:00Z"),
+  horizonDays: 90,
+  model: { method: "isotonic", xs: [0, 100], ps: [0.02, 0.6] },
+  period: { from: "2026-01-01", to: "2026-08-31", everyDays: 7 },
+  observations: 1000,
+  conversions: 80,
+  ece: 0.01,
+  brier: 0.07,
+};
+
 describe("companyPropertyValues", () => {
   it("renders every property as the string HubSpot stores, top 3 reasons, hours to claim", () => {
-    expect(companyPropertyValues(state)).toEqual({
+    expect(companyPropertyValues(state, null)).toEqual({
       pql_account_id: "acct_1",
       pql_score: "82.5",
       pql_tier: "hot",
@@ -48,11 +62,28 @@ describe("companyPropertyValues", () => {
       pql_claimed_at: "2026-11-01T01:30:00.000Z",
       pql_time_to_claim_hours: "1.5",
       pql_config_version: "abc123",
+      pql_conversion_probability: "",
+      pql_calibrated_at: "",
+    });
+  });
+
+  it("gives the calibrated probability in percent and the calibration's date, only for a score of that config", () => {
+    // 0.02 + 0.58 x 82.5 / 100 = 0.4985: 50%.
+    expect(companyPropertyValues(state, calibration)).toMatchObject({
+      pql_conversion_probability: "50",
+      pql_calibrated_at: "2026-11-29",
+    });
+    expect(companyPropertyValues({ ...state, configVersion: "older" }, calibration)).toMatchObject({
+      pql_conversion_probability: "",
+      pql_calibrated_at: "",
+    });
+    expect(companyPropertyValues({ ...state, score: null }, calibration)).toMatchObject({
+      pql_conversion_probability: "",
     });
   });
 
   it("writes the claimer as the company owner on its own: once, never a value HubSpot refused, never cleared", () => {
-    expect(companyPropertyValues({ ...state, claimerOwnerId: "9001" })).not.toHaveProperty(
+    expect(companyPropertyValues({ ...state, claimerOwnerId: "9001" }, null)).not.toHaveProperty(
       "hubspot_owner_id",
     );
     expect(ownerChange({ ...state, claimerOwnerId: "9001" })).toBe("9001");
@@ -65,14 +96,17 @@ describe("companyPropertyValues", () => {
   });
 
   it("clears what is unknown: no ICP, never routed, never claimed", () => {
-    const p = companyPropertyValues({
-      ...state,
-      icp: null,
-      routedAt: null,
-      routedTo: null,
-      claimedBy: null,
-      claimedAt: null,
-    });
+    const p = companyPropertyValues(
+      {
+        ...state,
+        icp: null,
+        routedAt: null,
+        routedTo: null,
+        claimedBy: null,
+        claimedAt: null,
+      },
+      null,
+    );
     expect(p).toMatchObject({
       pql_icp_score: "",
       pql_routed_at: "",

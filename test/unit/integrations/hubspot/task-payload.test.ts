@@ -2,6 +2,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../../../src/config/load-config.ts";
 import { routingKey, taskInput } from "../../../../src/integrations/hubspot/task-payload.ts";
+import type { StoredCalibration } from "../../../../src/store/calibration-store.ts";
 import type { PendingTask } from "../../../../src/store/hubspot-store.ts";
 import { ROOT } from "../../../helpers/cli.ts";
 
@@ -21,6 +22,7 @@ const task: PendingTask = {
   pqr: 12345.6,
   icp: 74.6,
   reasons: ["4 personas active in 30 days", "visited pricing 3x in 14 days"],
+  configVersion: "abc123",
   sentAt: null,
   sentCompanyId: null,
   claimerId: null,
@@ -28,7 +30,7 @@ const task: PendingTask = {
 
 describe("taskInput", () => {
   it("builds the task HubSpot documents: subject, HTML body, due time, priority, routing key, association 192", () => {
-    const input = taskInput(task, "9001", { ...config, portalId: "123" }, "555");
+    const input = taskInput(task, "9001", { ...config, portalId: "123" }, "555", null);
     expect(input.properties).toEqual({
       hs_task_subject: "PQL: Acme <HR> & Co is hot (score 81, PQR $12,346)",
       hs_task_body: expect.stringContaining(
@@ -52,8 +54,30 @@ describe("taskInput", () => {
   });
 
   it("leaves the owner out when unknown and names the company id without a portal", () => {
-    const input = taskInput(task, "9001", config, undefined);
+    const input = taskInput(task, "9001", config, undefined, null);
     expect(input.properties).not.toHaveProperty("hubspot_owner_id");
     expect(input.properties.hs_task_body).toContain("HubSpot company 9001.");
+  });
+
+  it("puts the calibrated probability next to the score when the score's config is calibrated", () => {
+    const calibration: StoredCalibration = {
+      configVersion: "abc123",
+      fittedAt: new Date("2026-11-29T06:00:00Z"),
+      horizonDays: 90,
+      model: { method: "isotonic", xs: [0, 100], ps: [0.02, 0.6] },
+      period: { from: "2026-01-01", to: "2026-08-31", everyDays: 7 },
+      observations: 1000,
+      conversions: 80,
+      ece: 0.01,
+      brier: 0.07,
+    };
+    // 0.02 + 0.58 x 81.26 / 100 = 0.4913: 49%.
+    expect(taskInput(task, "9001", config, undefined, calibration).properties.hs_task_body).toContain(
+      "PQL score 81.3, ~49% likely to convert in 90 days (calibrated 2026-11-29), PQR estimate $12,346",
+    );
+    const other = { ...calibration, configVersion: "older" };
+    expect(taskInput(task, "9001", config, undefined, other).properties.hs_task_body).toContain(
+      "PQL score 81.3, PQR estimate $12,346",
+    );
   });
 });
