@@ -60,9 +60,9 @@ for (const engine of ENGINES) {
         const day = endDay - back;
         const at = new Date(day * DAY_MS);
         for (const [i, config] of configs.entries()) {
-          const live = (await readAccountFeatures(store.db, config, at, ids, personas[i] ?? [])).filter(
-            (f) => f.firstSeenAt !== null,
-          );
+          const live = (
+            await readAccountFeatures(store.db, config, at, ids, personas[i] ?? [], { previousCounts: true })
+          ).filter((f) => f.firstSeenAt !== null);
           const replayed = histories
             .map((h) => featuresAt(h, config, i, day))
             .filter((f): f is AccountFeatures => f !== null);
