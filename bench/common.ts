@@ -1,5 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
+import YAML from "yaml";
+import { loadConfig } from "../src/config/load-config.ts";
 import { generateWorld } from "../src/sample/generate-world.ts";
 import { ROOT } from "../test/helpers/cli.ts";
 import { createPostgresDatabase } from "../test/helpers/postgres.ts";
@@ -51,6 +53,23 @@ export async function world(
   const result = { file, messages: summary.messages, outcomesFile: summary.outcomesFile };
   fs.writeFileSync(meta, JSON.stringify(result));
   return result;
+}
+
+/** The example config (pql-router.config.yaml), as shipped. */
+export const SHIPPED_CONFIG = path.join(ROOT, "pql-router.config.yaml");
+
+/**
+ * The example config with signal windows of at most `signalDays` and an activity window of
+ * `activeDays` (written once under bench/out): the history scoring reads is then
+ * max(signalDays, 2 x activeDays). Returns its path.
+ */
+export function windowedConfig(signalDays: number, activeDays: number): string {
+  const file = path.join(OUT, `config-signals-${signalDays}d-activity-${activeDays}d.yaml`);
+  const config = structuredClone(loadConfig(SHIPPED_CONFIG).config);
+  config.scoring.activeWindowDays = activeDays;
+  for (const s of config.signals) s.windowDays = Math.min(s.windowDays, signalDays);
+  fs.writeFileSync(file, YAML.stringify(config));
+  return file;
 }
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;

@@ -480,15 +480,23 @@ async function attributeAnonymous(
  * Gives messages still without an account their user's (or aliased user's) account. Only an
  * anonymous message racing the alias of its anonymousId in another process can be left so; the
  * scoring pass runs this over the messages received since the last pass (all, on the first pass).
+ * It may meet a batch attributing the same messages at that moment: a deadlock cancels one of
+ * them, and this statement, on its own, is simply run again.
  */
 export async function attributeMessages(db: Database, receivedSince: Date | null): Promise<number> {
-  const { rowCount } = await db.sql.query(
-    `UPDATE messages m SET account_id = u.account_id
-    FROM users u
-    WHERE m.account_id IS NULL AND m.type <> 'alias' AND u.account_id IS NOT NULL
-      AND ($1::timestamptz IS NULL OR m.received_at > $1::timestamptz)
-      AND u.id = COALESCE(m.user_id, (SELECT l.user_id FROM identity_links l WHERE l.previous_id = m.anonymous_id))`,
-    [receivedSince?.toISOString() ?? null],
-  );
-  return rowCount;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { rowCount } = await db.sql.query(
+        `UPDATE messages m SET account_id = u.account_id
+        FROM users u
+        WHERE m.account_id IS NULL AND m.type <> 'alias' AND u.account_id IS NOT NULL
+          AND ($1::timestamptz IS NULL OR m.received_at > $1::timestamptz)
+          AND u.id = COALESCE(m.user_id, (SELECT l.user_id FROM identity_links l WHERE l.previous_id = m.anonymous_id))`,
+        [receivedSince?.toISOString() ?? null],
+      );
+      return rowCount;
+    } catch (error) {
+      if ((error as { code?: string }).code !== DEADLOCK || attempt >= 5) throw error;
+    }
+  }
 }

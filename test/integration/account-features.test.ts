@@ -138,12 +138,23 @@ for (const engine of ENGINES) {
 
       it("counts events in (now - window, now]: the edge is out, an event at now is in, later events are ignored", async () => {
         const [features] = await readAccountFeatures(store.db, config, NOW, ["acct_w"], personas);
+        // First times from before the window (a1 at 45 days) come from message_times.
+        expect(features?.signals.a1).toEqual({ count: 2, firstAt: new Date(ago(45 * DAY)) });
+        // 14-day window, prefix /pricing: /pricing/enterprise, /pricing and /pricingx (not the one at 15 days)
+        expect(features?.signals.p1).toEqual({ count: 3, firstAt: new Date(ago(15 * DAY)) });
+        expect(features?.signals.i1).toEqual({ count: 1, firstAt: new Date(ago(39 * DAY)) });
+      });
+
+      it("counts the signals' previous windows only when asked (explain): they are not scored", async () => {
+        const [features] = await readAccountFeatures(store.db, config, NOW, ["acct_w"], personas, {
+          previousCounts: true,
+        });
         expect(features?.signals.a1).toEqual({
           count: 2,
           previousCount: 2,
           firstAt: new Date(ago(45 * DAY)),
         });
-        // 14-day window, prefix /pricing: /pricing/enterprise, /pricing and /pricingx; the one at 15 days is in the previous window
+        // the /pricing at 15 days is in p1's previous window
         expect(features?.signals.p1).toEqual({
           count: 3,
           previousCount: 1,

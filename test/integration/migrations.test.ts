@@ -98,6 +98,69 @@ describe("the migrator", () => {
     }
   });
 
+  it("builds message_times from the stored messages and what prune kept, then keeps it by triggers", async () => {
+    const { db, dispose } = await embedded();
+    try {
+      const migrations = readMigrations();
+      const at = migrations.findIndex((m) => /^\d+_message_times$/.test(m.name));
+      expect(at).toBeGreaterThan(0);
+      await migrate(db, migrations.slice(0, at));
+      await db.sql.exec(`
+        INSERT INTO accounts (id) VALUES ('a1'), ('a2');
+        INSERT INTO messages (message_id, type, user_id, anonymous_id, account_id, event, path, timestamp, received_at, payload) VALUES
+          ('m1', 'track', 'u1', NULL, 'a1', 'Report Run', NULL, '2026-10-01T00:00:00Z', now(), '{}'),
+          ('m2', 'track', 'u1', NULL, 'a1', 'Report Run', NULL, '2026-10-05T00:00:00Z', now(), '{}'),
+          ('m3', 'page', 'u1', NULL, 'a1', 'Pricing', '/pricing', '2026-10-03T00:00:00Z', now(), '{}'),
+          ('m4', 'identify', 'u1', NULL, 'a1', NULL, NULL, '2026-09-30T00:00:00Z', now(), '{}'),
+          ('m5', 'page', NULL, 'anon', NULL, 'Home', '/', '2026-09-01T00:00:00Z', now(), '{}'),
+          ('m6', 'screen', 'u2', NULL, 'a2', 'Inbox', '/inbox', '2026-10-02T00:00:00Z', now(), '{}');
+        INSERT INTO pruned_message_times (account_id, type, event, path, first_at, last_at, messages) VALUES
+          ('a1', 'track', 'Report Run', '', '2026-06-01T00:00:00Z', '2026-07-01T00:00:00Z', 4),
+          ('a2', 'track', 'HRIS Connected', '', '2026-05-01T00:00:00Z', '2026-05-01T00:00:00Z', 1);`);
+      await migrate(db, migrations);
+      const times = async () =>
+        (
+          await db.sql.query<{ row: string }>(
+            `SELECT concat_ws(' ', account_id, type, event, path, to_char(first_at AT TIME ZONE 'UTC', 'MM-DD'),
+              to_char(last_at AT TIME ZONE 'UTC', 'MM-DD')) AS row FROM message_times ORDER BY 1`,
+          )
+        ).rows.map((r) => r.row);
+      // The unattributed page has no account; a screen's path is not part of its key.
+      expect(await times()).toEqual([
+        "a1 identify   09-30 09-30",
+        "a1 page Pricing /pricing 10-03 10-03",
+        "a1 track Report Run  06-01 10-05",
+        "a2 screen Inbox  10-02 10-02",
+        "a2 track HRIS Connected  05-01 05-01",
+      ]);
+      // From now on the triggers keep it: an insert widens, an attribution adds.
+      await db.sql.exec(`
+        INSERT INTO messages (message_id, type, user_id, account_id, event, timestamp, received_at, payload)
+          VALUES ('m7', 'track', 'u1', 'a1', 'Report Run', '2026-10-09T00:00:00Z', now(), '{}');
+        UPDATE messages SET account_id = 'a2' WHERE message_id = 'm5';`);
+      expect(await times()).toEqual([
+        "a1 identify   09-30 09-30",
+        "a1 page Pricing /pricing 10-03 10-03",
+        "a1 track Report Run  06-01 10-09",
+        "a2 page Home / 09-01 09-01",
+        "a2 screen Inbox  10-02 10-02",
+        "a2 track HRIS Connected  05-01 05-01",
+      ]);
+      // Moving a message away from an account (pql-router never does) rebuilds what it left.
+      await db.sql.exec("UPDATE messages SET account_id = 'a2' WHERE message_id = 'm3'");
+      expect(await times()).toEqual([
+        "a1 identify   09-30 09-30",
+        "a1 track Report Run  06-01 10-09",
+        "a2 page Home / 09-01 09-01",
+        "a2 page Pricing /pricing 10-03 10-03",
+        "a2 screen Inbox  10-02 10-02",
+        "a2 track HRIS Connected  05-01 05-01",
+      ]);
+    } finally {
+      await dispose();
+    }
+  });
+
   it("rolls a failing migration back whole", async () => {
     const { db, dispose } = await embedded();
     try {
