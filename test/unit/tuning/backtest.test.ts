@@ -17,15 +17,15 @@ const TIER = { cold: 0, warm: 1, hot: 2 } as const;
 
 function scores(rows: (readonly [number, keyof typeof TIER, number] | null)[][]): ReplayScores {
   const s = emptyScores(rows.length, DAYS.length, 0);
-  rows.forEach((points, a) =>
+  rows.forEach((points, a) => {
     points.forEach((p, i) => {
       if (!p) return;
       const at = a * DAYS.length + i;
       s.score[at] = p[0];
       s.tier[at] = TIER[p[1]];
       s.pqr[at] = p[2];
-    }),
-  );
+    });
+  });
   return s;
 }
 
