@@ -63,29 +63,7 @@ const HOUR = 3_600_000;
  */
 export function scoreAccount(features: AccountFeatures, config: PqlConfig, now: Date): AccountScore {
   const icp = icpMatch(features.firmographics, config.icp);
-  const activation = activationOf(features, config, now);
-  const values: Record<ComponentName, number> = {
-    adoptionDepth: depth(features, config.signals, "adoption"),
-    activation: activation.value,
-    usageVolume: depth(features, config.signals, "volume"),
-    activeUsers: Math.min(1, features.activeUsers / config.scoring.activeUsersSaturation),
-    personas: Math.min(1, features.personas.length / config.scoring.multiPersona.strongAt),
-    integrations: depth(features, config.signals, "integration"),
-    icpFit: icp.score === null ? UNKNOWN_MATCH : icp.score / 100,
-    intent: depth(features, config.signals, "intent"),
-  };
-  const components = weigh(config).map(({ name, weight }) => {
-    const value = round4(values[name]);
-    return {
-      name,
-      dimension: DIMENSION_OF[name],
-      weight: round4(weight),
-      value,
-      contribution: round2(100 * weight * value),
-    };
-  });
-  const score = round2(components.reduce((sum, c) => sum + c.contribution, 0));
-  const tier: Tier = score >= config.tiers.hot ? "hot" : score >= config.tiers.warm ? "warm" : "cold";
+  const { score, tier, components, activation } = scoreNumbers(features, config, now, icp, weigh(config));
   return {
     accountId: features.accountId,
     score,
@@ -101,6 +79,45 @@ export function scoreAccount(features: AccountFeatures, config: PqlConfig, now: 
       ttfvHours: activation.ttfvHours,
     },
   };
+}
+
+/**
+ * The numbers of a score without its words (no reasons, no PQR): the components, their sum and
+ * the tier. `scoreAccount` is this plus the explanation; the backtest's replay calls it directly,
+ * with the ICP match and the weights worked out once per account rather than at every point
+ * (both depend on the firmographics and the config only).
+ */
+export function scoreNumbers(
+  features: AccountFeatures,
+  config: PqlConfig,
+  now: Date,
+  icp: IcpMatch,
+  weights: readonly { name: ComponentName; weight: number }[],
+): { score: number; tier: Tier; components: Component[]; activation: Activation } {
+  const activation = activationOf(features, config, now);
+  const values: Record<ComponentName, number> = {
+    adoptionDepth: depth(features, config.signals, "adoption"),
+    activation: activation.value,
+    usageVolume: depth(features, config.signals, "volume"),
+    activeUsers: Math.min(1, features.activeUsers / config.scoring.activeUsersSaturation),
+    personas: Math.min(1, features.personas.length / config.scoring.multiPersona.strongAt),
+    integrations: depth(features, config.signals, "integration"),
+    icpFit: icp.score === null ? UNKNOWN_MATCH : icp.score / 100,
+    intent: depth(features, config.signals, "intent"),
+  };
+  const components = weights.map(({ name, weight }) => {
+    const value = round4(values[name]);
+    return {
+      name,
+      dimension: DIMENSION_OF[name],
+      weight: round4(weight),
+      value,
+      contribution: round2(100 * weight * value),
+    };
+  });
+  const score = round2(components.reduce((sum, c) => sum + c.contribution, 0));
+  const tier: Tier = score >= config.tiers.hot ? "hot" : score >= config.tiers.warm ? "warm" : "cold";
+  return { score, tier, components, activation };
 }
 
 /** Effective weights: dimension weight share x component share inside its dimension (adding up to 1). */
@@ -143,7 +160,7 @@ export function depth(
   );
 }
 
-interface Activation {
+export interface Activation {
   value: number;
   reached: string[];
   onTime: string[];

@@ -54,109 +54,116 @@ export function replaySpecs(configs: readonly PqlConfig[]) {
  * The daily rollups of `accountIds`, aggregated in the database from messages up to `until`
  * (and the first times prune kept): one row per account, its rollups as JSON arrays. The raw
  * events are read once here, whatever the number of points replayed.
+ *
+ * Per account (a LATERAL subquery): one index range scan on (account_id, timestamp), grouped at
+ * once into (day, user, type, event, path) with counts and first and last times; the days, the
+ * users' days and the signals' days are all computed from those few hundred groups, in hash
+ * tables and sorts that stay small (one big aggregation over a chunk's rows costs several times
+ * more). Signals are numbered in $3 (`ki`, see `specsParam`): integers to group and sort on.
  */
 export const REPLAY_SQL = `
 WITH sig_exact AS (
-  SELECT * FROM jsonb_to_recordset($3::jsonb -> 'exact') AS s(key text, window_days int, type text, by text, name text)
+  SELECT * FROM jsonb_to_recordset($3::jsonb -> 'exact') AS s(ki int, type text, by text, name text)
 ),
 sig_prefix AS (
-  SELECT * FROM jsonb_to_recordset($3::jsonb -> 'prefix') AS s(key text, window_days int, prefix text)
-),
-m AS (
-  SELECT x.id, x.account_id, x.user_id, x.type, x.event, x.path, x.timestamp,
-    x.type IN ('track', 'page', 'screen') AS product,
-    ceil(extract(epoch FROM x.timestamp) / 86400)::int AS day
-  FROM unnest($1::text[]) AS ids(account_id)
-  CROSS JOIN LATERAL (
-    SELECT id, account_id, user_id, type, event, path, timestamp FROM messages
-    WHERE account_id = ids.account_id AND timestamp <= $2::timestamptz
-    OFFSET 0
-  ) x
-),
--- UNION: a message matching one signal twice (a name and a prefix) counts once, as live.
-matched AS (
-  SELECT m.id, m.account_id, m.day, m.timestamp, s.key
-  FROM m JOIN sig_exact s ON s.by = 'event' AND s.type = m.type AND s.name = m.event
-  UNION
-  SELECT m.id, m.account_id, m.day, m.timestamp, s.key
-  FROM m JOIN sig_exact s ON s.by = 'path' AND m.type = 'page' AND s.name = m.path
-  UNION
-  SELECT m.id, m.account_id, m.day, m.timestamp, s.key
-  FROM m JOIN sig_prefix s ON m.type = 'page' AND m.path LIKE s.prefix
-),
-pruned AS (
-  SELECT account_id, type, event, path, first_at FROM pruned_message_times
-  WHERE account_id = ANY($1::text[]) AND first_at <= $2::timestamptz
-),
-pruned_firsts AS (
-  SELECT p.account_id, s.key, p.first_at
-  FROM pruned p JOIN sig_exact s ON s.by = 'event' AND s.type = p.type AND s.name = p.event
-  UNION ALL
-  SELECT p.account_id, s.key, p.first_at
-  FROM pruned p JOIN sig_exact s ON s.by = 'path' AND p.type = 'page' AND s.name = p.path
-  UNION ALL
-  SELECT p.account_id, s.key, p.first_at
-  FROM pruned p JOIN sig_prefix s ON p.type = 'page' AND p.path LIKE s.prefix
-),
-sig_days AS (
-  SELECT account_id, key, day, count(*)::int AS n, min(timestamp) AS first_at FROM matched GROUP BY 1, 2, 3
-),
-sigs AS (
-  SELECT account_id, jsonb_object_agg(key, jsonb_build_array(days, counts, first_ms)) AS signals FROM (
-    SELECT k.account_id, k.key,
-      COALESCE(d.days, '{}') AS days, COALESCE(d.counts, '{}') AS counts,
-      (extract(epoch FROM LEAST(d.first_at, pf.first_at)) * 1000)::float8 AS first_ms
-    FROM (SELECT account_id, key FROM sig_days UNION SELECT account_id, key FROM pruned_firsts) k
-    LEFT JOIN (
-      SELECT account_id, key, array_agg(day ORDER BY day) AS days, array_agg(n ORDER BY day) AS counts,
-        min(first_at) AS first_at
-      FROM sig_days GROUP BY 1, 2
-    ) d ON d.account_id = k.account_id AND d.key = k.key
-    LEFT JOIN (SELECT account_id, key, min(first_at) AS first_at FROM pruned_firsts GROUP BY 1, 2) pf
-      ON pf.account_id = k.account_id AND pf.key = k.key
-  ) x GROUP BY account_id
-),
-days AS (
-  SELECT account_id, array_agg(day ORDER BY day) AS days, array_agg(n ORDER BY day) AS product,
-    array_agg(last_ms ORDER BY day) AS last_ms, min(first_at) AS first_at
-  FROM (
-    SELECT account_id, day, count(*) FILTER (WHERE product)::int AS n,
-      (extract(epoch FROM max(timestamp)) * 1000)::float8 AS last_ms, min(timestamp) AS first_at
-    FROM m GROUP BY 1, 2
-  ) d GROUP BY account_id
+  SELECT * FROM jsonb_to_recordset($3::jsonb -> 'prefix') AS s(ki int, prefix text)
 ),
 persona_keys AS (
   SELECT * FROM jsonb_to_recordset($4::jsonb) AS k(config int, title text, persona text, key text)
-),
--- Each active user's days, and per config its persona key (null: none); null for all when the user
--- has no users row (counted as active, with no persona either way, as the live query does).
-users_days AS (
-  SELECT x.account_id, jsonb_agg(jsonb_build_array(CASE WHEN u.known THEN pk.personas END, x.days)) AS users
-  FROM (
-    SELECT account_id, user_id, array_agg(day ORDER BY day) AS days
-    FROM (SELECT DISTINCT account_id, user_id, day FROM m WHERE product AND user_id IS NOT NULL) ud
-    GROUP BY 1, 2
-  ) x
-  LEFT JOIN LATERAL (SELECT true AS known, title, persona FROM users WHERE id = x.user_id OFFSET 0) u ON true
-  CROSS JOIN LATERAL (
-    SELECT jsonb_agg(k.key ORDER BY c.i) AS personas FROM generate_series(0, $5::int - 1) AS c(i)
-    LEFT JOIN persona_keys k ON k.config = c.i AND k.title = COALESCE(u.title, '') AND k.persona = COALESCE(u.persona, '')
-  ) pk
-  GROUP BY x.account_id
-),
-pruned_first AS (
-  SELECT account_id, min(first_at) AS first_at FROM pruned GROUP BY account_id
 )
 SELECT a.id, a.name, a.domain, a.employees, a.industry, a.region, a.plan, a.seats, a.tech_stack, a.traits,
-  (extract(epoch FROM LEAST(d.first_at, pr.first_at)) * 1000)::float8 AS first_ms,
-  d.days, d.product, d.last_ms, ud.users, sg.signals
+  x.first_ms, x.days, x.users, x.signals
 FROM accounts a
-LEFT JOIN days d ON d.account_id = a.id
-LEFT JOIN users_days ud ON ud.account_id = a.id
-LEFT JOIN sigs sg ON sg.account_id = a.id
-LEFT JOIN pruned_first pr ON pr.account_id = a.id
+CROSS JOIN LATERAL (
+  WITH g AS (
+    -- Day D holds (D - 1, D] x 24 h: a midnight belongs to the day it ends (exact: timestamps are
+    -- whole microseconds).
+    SELECT ((timestamp - interval '1 microsecond') AT TIME ZONE 'UTC')::date - DATE '1970-01-01' + 1 AS day,
+      user_id, type, event, path,
+      count(*)::int AS n, min(timestamp) AS first_at, max(timestamp) AS last_at
+    FROM messages
+    WHERE account_id = a.id AND timestamp <= $2::timestamptz
+    GROUP BY 1, 2, 3, 4, 5
+  ),
+  pruned AS (
+    SELECT type, event, path, first_at FROM pruned_message_times
+    WHERE account_id = a.id AND first_at <= $2::timestamptz
+  ),
+  -- A message matching one signal twice (a name and a prefix) counts once, as live: UNION
+  -- drops the second match of a group (its day, user, type, event and path) to the same signal.
+  sig_days AS (
+    SELECT ki, day, sum(n)::int AS n, min(first_at) AS first_at FROM (
+      SELECT g.day, g.user_id, g.type, g.event, g.path, g.n, g.first_at, s.ki
+      FROM g JOIN sig_exact s ON s.by = 'event' AND s.type = g.type AND s.name = g.event
+      UNION
+      SELECT g.day, g.user_id, g.type, g.event, g.path, g.n, g.first_at, s.ki
+      FROM g JOIN sig_exact s ON s.by = 'path' AND g.type = 'page' AND s.name = g.path
+      UNION
+      SELECT g.day, g.user_id, g.type, g.event, g.path, g.n, g.first_at, s.ki
+      FROM g JOIN sig_prefix s ON g.type = 'page' AND g.path LIKE s.prefix
+    ) matched GROUP BY 1, 2
+  ),
+  pruned_firsts AS (
+    SELECT s.ki, p.first_at
+    FROM pruned p JOIN sig_exact s ON s.by = 'event' AND s.type = p.type AND s.name = p.event
+    UNION ALL
+    SELECT s.ki, p.first_at
+    FROM pruned p JOIN sig_exact s ON s.by = 'path' AND p.type = 'page' AND s.name = p.path
+    UNION ALL
+    SELECT s.ki, p.first_at
+    FROM pruned p JOIN sig_prefix s ON p.type = 'page' AND p.path LIKE s.prefix
+  )
+  SELECT
+    (extract(epoch FROM LEAST((SELECT min(first_at) FROM g), (SELECT min(first_at) FROM pruned))) * 1000)::float8
+      AS first_ms,
+    -- [days, product events per day, last time per day (epoch ms)]
+    (SELECT json_build_array(array_agg(day ORDER BY day), array_agg(n ORDER BY day), array_agg(last_ms ORDER BY day))
+      FROM (
+        SELECT day, COALESCE(sum(n) FILTER (WHERE type IN ('track', 'page', 'screen')), 0)::int AS n,
+          (extract(epoch FROM max(last_at)) * 1000)::float8 AS last_ms
+        FROM g GROUP BY day
+      ) d
+      HAVING count(*) > 0) AS days,
+    -- Each active user's days, and per config its persona key (null: none); null for all when the
+    -- user has no users row (counted as active, with no persona either way, as the live query does).
+    (SELECT json_agg(json_build_array(CASE WHEN u.known THEN pk.personas END, ud.days))
+      FROM (
+        SELECT user_id, array_agg(DISTINCT day) AS days FROM g
+        WHERE type IN ('track', 'page', 'screen') AND user_id IS NOT NULL
+        GROUP BY user_id
+      ) ud
+      LEFT JOIN LATERAL (SELECT true AS known, title, persona FROM users WHERE id = ud.user_id OFFSET 0) u ON true
+      CROSS JOIN LATERAL (
+        SELECT jsonb_agg(k.key ORDER BY c.i) AS personas FROM generate_series(0, $5::int - 1) AS c(i)
+        LEFT JOIN persona_keys k
+          ON k.config = c.i AND k.title = COALESCE(u.title, '') AND k.persona = COALESCE(u.persona, '')
+      ) pk) AS users,
+    -- [signal number, days, matching events per day, first matching time ever (epoch ms)]
+    (SELECT json_agg(json_build_array(ki, days, counts, (extract(epoch FROM first_at) * 1000)::float8))
+      FROM (
+        SELECT ki, COALESCE(array_agg(day ORDER BY day) FILTER (WHERE day IS NOT NULL), '{}') AS days,
+          COALESCE(array_agg(n ORDER BY day) FILTER (WHERE day IS NOT NULL), '{}') AS counts,
+          min(first_at) AS first_at
+        FROM (
+          SELECT ki, day, n, first_at FROM sig_days
+          UNION ALL
+          SELECT ki, NULL, NULL, first_at FROM pruned_firsts
+        ) r
+        GROUP BY ki
+      ) d) AS signals
+) x
 WHERE a.id = ANY($1::text[])
 ORDER BY a.id`;
+
+/** $3 of REPLAY_SQL: `replaySpecs` with each signal key numbered (`ki`, an index into `keys`). */
+function specsParam(configs: readonly PqlConfig[]): { keys: string[]; json: string } {
+  const specs = replaySpecs(configs);
+  const keys = [...new Set([...specs.exact, ...specs.prefix].map((s) => s.key))];
+  const index = new Map(keys.map((k, i) => [k, i]));
+  const numbered = <T extends { key: string }>(list: T[]) =>
+    list.map(({ key, ...rest }) => ({ ...rest, ki: index.get(key) as number }));
+  return { keys, json: JSON.stringify({ exact: numbered(specs.exact), prefix: numbered(specs.prefix) }) };
+}
 
 interface ReplayRow {
   id: string;
@@ -170,11 +177,11 @@ interface ReplayRow {
   tech_stack: string[] | null;
   traits: Record<string, unknown> | null;
   first_ms: number | null;
-  days: number[] | null;
-  product: number[] | null;
-  last_ms: number[] | null;
+  /** [days, product events per day, last time per day]. */
+  days: [number[], number[], number[]] | null;
   users: [(string | null)[] | null, number[]][] | null;
-  signals: Record<string, [number[], number[], number | null]> | null;
+  /** [signal number (see specsParam), days, counts, first time]. */
+  signals: [number, number[], number[], number | null][] | null;
 }
 
 /** The daily rollups of `accountIds` up to `until` (see `REPLAY_SQL`). */
@@ -186,21 +193,26 @@ export async function readAccountHistories(
   personas: readonly PersonaKeys[],
 ): Promise<AccountHistory[]> {
   if (accountIds.length === 0) return [];
+  const specs = specsParam(configs);
   const { rows } = await db.sql.query<ReplayRow>(REPLAY_SQL, [
     accountIds,
     until.toISOString(),
-    JSON.stringify(replaySpecs(configs)),
+    specs.json,
     JSON.stringify(personas.flatMap((keys, config) => keys.map((k) => ({ ...k, config })))),
     configs.length,
   ]);
-  return rows.map(toHistory);
+  return rows.map((r) => toHistory(r, specs.keys));
 }
 
-function toHistory(r: ReplayRow): AccountHistory {
+function toHistory(r: ReplayRow, keys: readonly string[]): AccountHistory {
   const signals = new Map<string, { days: Int32Array; counts: Int32Array; firstAt: number }>();
-  for (const [key, [days, counts, firstMs]] of Object.entries(r.signals ?? {})) {
+  for (const [ki, days, counts, firstMs] of r.signals ?? []) {
     if (firstMs === null) continue;
-    signals.set(key, { days: Int32Array.from(days), counts: Int32Array.from(counts), firstAt: firstMs });
+    signals.set(keys[ki] as string, {
+      days: Int32Array.from(days),
+      counts: Int32Array.from(counts),
+      firstAt: firstMs,
+    });
   }
   return {
     accountId: r.id,
@@ -216,9 +228,9 @@ function toHistory(r: ReplayRow): AccountHistory {
       traits: r.traits ?? {},
     },
     firstAt: r.first_ms,
-    days: Int32Array.from(r.days ?? []),
-    productEvents: Int32Array.from(r.product ?? []),
-    lastAt: Float64Array.from(r.last_ms ?? []),
+    days: Int32Array.from(r.days?.[0] ?? []),
+    productEvents: Int32Array.from(r.days?.[1] ?? []),
+    lastAt: Float64Array.from(r.days?.[2] ?? []),
     users: (r.users ?? []).map(([personas, days]) => ({ personas, days: Int32Array.from(days) })),
     signals,
   };

@@ -1,7 +1,16 @@
 import type { PqlConfig } from "../config/schema.ts";
 import { routeNewlyHot } from "../routing/route-newly-hot.ts";
 import type { AccountFeatures, SignalFeature } from "../signals/account-features.ts";
-import { type ComponentName, intensity, scoreAccount, type Tier } from "../signals/score-account.ts";
+import { type IcpMatch, icpMatch } from "../signals/icp-match.ts";
+import { estimatePqr } from "../signals/pqr-estimate.ts";
+import {
+  type ComponentName,
+  intensity,
+  scoreAccount,
+  scoreNumbers,
+  type Tier,
+  weigh,
+} from "../signals/score-account.ts";
 import { type AccountHistory, DAY_MS } from "./replay-query.ts";
 
 /** The components a score adds up, in a fixed order (the columns `weights fit` regresses on). */
@@ -63,14 +72,47 @@ function inRange(days: Int32Array, prefix: Float64Array, from: number, to: numbe
 
 /**
  * The features of one account at the midnight ending day `day` (t = day x 24 h), for config
- * number `configIndex` of the replay: exactly what the live features query returns at t, from the
- * rollups alone. null when the account has no message at or before t (it did not exist yet).
+ * number `configIndex` of the replay: exactly what the live features query returns at t (with
+ * signals' previous counts, `{ previousCounts: true }`), from the rollups alone. null when the
+ * account has no message at or before t (it did not exist yet).
  */
 export function featuresAt(
   p: PreparedHistory,
   config: PqlConfig,
   configIndex: number,
   day: number,
+): AccountFeatures | null {
+  return featuresOf(p, config, lookupOf(p, config, configIndex), day, true);
+}
+
+/** One account under one config: its rollups of each of the config's signals (config order), and its first times as dates. */
+interface AccountLookup {
+  configIndex: number;
+  signals: ({ days: Int32Array; prefix: Float64Array; firstAt: number; firstAtDate: Date } | undefined)[];
+  firstSeenAt: Date | null;
+}
+
+function lookupOf(p: PreparedHistory, config: PqlConfig, configIndex: number): AccountLookup {
+  return {
+    configIndex,
+    signals: config.signals.map((s) => {
+      const r = p.signals.get(`${configIndex}:${s.key}`);
+      return r && { ...r, firstAtDate: new Date(r.firstAt) };
+    }),
+    firstSeenAt: p.history.firstAt === null ? null : new Date(p.history.firstAt),
+  };
+}
+
+/**
+ * `featuresAt`, from a lookup (its first times' dates are shared by the features it returns);
+ * signals' previous counts (never scored) only with `previousCounts`.
+ */
+function featuresOf(
+  p: PreparedHistory,
+  config: PqlConfig,
+  lookup: AccountLookup,
+  day: number,
+  previousCounts: boolean,
 ): AccountFeatures | null {
   const h = p.history;
   const t = day * DAY_MS;
@@ -84,26 +126,30 @@ export function featuresAt(
     if (upperBound(u.days, day) === upperBound(u.days, day - w)) continue;
     activeUsers++;
     if (u.personas === null) continue;
-    const persona = u.personas[configIndex] ?? null;
+    const persona = u.personas[lookup.configIndex] ?? null;
     if (persona === null) withoutPersona++;
     else personas.add(persona);
   }
   const signals: Record<string, SignalFeature> = {};
-  for (const s of config.signals) {
-    const r = p.signals.get(`${configIndex}:${s.key}`);
+  for (let k = 0; k < config.signals.length; k++) {
+    const s = config.signals[k] as PqlConfig["signals"][number];
+    const r = lookup.signals[k];
     if (!r || r.firstAt > t) continue;
-    signals[s.key] = {
-      count: inRange(r.days, r.prefix, day - s.windowDays, day),
-      previousCount: inRange(r.days, r.prefix, day - 2 * s.windowDays, day - s.windowDays),
-      firstAt: new Date(r.firstAt),
-    };
+    const count = inRange(r.days, r.prefix, day - s.windowDays, day);
+    signals[s.key] = previousCounts
+      ? {
+          count,
+          previousCount: inRange(r.days, r.prefix, day - 2 * s.windowDays, day - s.windowDays),
+          firstAt: r.firstAtDate,
+        }
+      : { count, firstAt: r.firstAtDate };
   }
   return {
     accountId: h.accountId,
     name: h.name,
     domain: h.domain,
     firmographics: h.firmographics,
-    firstSeenAt: new Date(h.firstAt),
+    firstSeenAt: lookup.firstSeenAt,
     lastSeenAt: lastIndex >= 0 ? new Date(h.lastAt[lastIndex] as number) : null,
     activeUsers,
     personas: [...personas].sort(),
@@ -163,41 +209,53 @@ export function replayAccount(
   accountIndex: number,
 ): void {
   const points = days.length - warmUp;
+  const weights = weigh(config);
+  const lookup = lookupOf(p, config, configIndex);
+  let icp: IcpMatch | undefined;
   let previous: Tier | undefined;
   let lastRoutedAt: Date | undefined;
   for (let i = 0; i < days.length; i++) {
     const day = days[i] as number;
-    const features = featuresAt(p, config, configIndex, day);
+    // Previous counts are not scored: the replay leaves them out.
+    const features = featuresOf(p, config, lookup, day, false);
     if (!features) {
       previous = undefined;
       continue;
     }
     const now = new Date(day * DAY_MS);
-    const scored = scoreAccount(features, config, now);
-    const marked = notAFitAt.filter((at) => at <= now.getTime());
-    const decision =
-      i < warmUp
-        ? null
-        : routeNewlyHot(previous, features, scored, config, {
-            lastRoutedAt,
-            notAFitAt: marked.length > 0 ? new Date(Math.max(...marked)) : undefined,
-            now,
-          });
+    // The ICP match reads the firmographics and the config only: the same at every point.
+    icp ??= icpMatch(features.firmographics, config.icp);
+    // The live score's numbers; its words (reasons) are worked out only where routing reads them.
+    const scored = scoreNumbers(features, config, now, icp, weights);
+    const pqr = estimatePqr(features, config).pqr;
+    // Only an account becoming hot can be routed (see routeNewlyHot), which reads a whole score.
+    let decision: ReturnType<typeof routeNewlyHot> = null;
+    if (i >= warmUp && scored.tier === "hot" && previous !== "hot") {
+      let marked: number | undefined;
+      for (const at of notAFitAt)
+        if (at <= now.getTime() && (marked === undefined || at > marked)) marked = at;
+      decision = routeNewlyHot(previous, features, scoreAccount(features, config, now), config, {
+        lastRoutedAt,
+        notAFitAt: marked === undefined ? undefined : new Date(marked),
+        now,
+      });
+    }
     if (decision) lastRoutedAt = now;
     previous = scored.tier;
     if (i < warmUp) continue;
     const at = accountIndex * points + (i - warmUp);
     out.score[at] = scored.score;
     out.tier[at] = TIERS.indexOf(scored.tier);
-    out.pqr[at] = scored.pqr.pqr;
+    out.pqr[at] = pqr;
     for (const c of scored.components)
       out.components[at * COMPONENTS.length + COMPONENTS.indexOf(c.name)] = c.value;
-    config.signals.forEach((signal, k) => {
+    for (let k = 0; k < config.signals.length; k++) {
+      const signal = config.signals[k] as PqlConfig["signals"][number];
       out.signals[at * out.signalCount + k] = intensity(
         features.signals[signal.key]?.count ?? 0,
         signal.saturation,
       );
-    });
+    }
     out.routedPool[at] = decision ? config.routing.pools.findIndex((pool) => pool.key === decision.pool) : -1;
   }
 }

@@ -62,6 +62,12 @@ export interface Backtest {
 }
 
 const DEFAULT_POINTS = 52;
+/**
+ * Accounts per read, and chunks read at once on PostgreSQL while the one before is replayed
+ * (measured on 10k accounts over a year, 2 cores: 1000 with one ahead took about 1.3x as long).
+ */
+const CHUNK_SIZE = 500;
+const READS_IN_FLIGHT = 3;
 
 /** The points of a backtest, as day numbers, from the options and the data's newest event. */
 export function backtestDays(
@@ -132,14 +138,34 @@ export async function runBacktest(db: Database, options: BacktestOptions): Promi
   const scores: ReplayScores[] = configs.map((c) =>
     emptyScores(accounts.length, days.length, c.signals.length),
   );
-  const chunkSize = options.chunkSize ?? 1000;
+  const chunkSize = options.chunkSize ?? CHUNK_SIZE;
   const ids = accounts.map((a) => a.id);
   const until = new Date(lastDay * DAY_MS);
-  const read = (i: number) => readAccountHistories(db, configs, until, ids.slice(i, i + chunkSize), personas);
-  let next: Promise<AccountHistory[]> | null = ids.length > 0 ? read(0) : null;
+  // The next chunks are read while this one is replayed: on PostgreSQL several at once (each on
+  // its own connection, so the server works on them in parallel); the embedded engine runs its
+  // queries in turn, so one ahead is all it can use.
+  const inFlight = db.engine === "postgres" ? READS_IN_FLIGHT : 1;
+  const reads: Promise<AccountHistory[]>[] = [];
+  let nextRead = 0;
+  const readAhead = () => {
+    while (reads.length < inFlight && nextRead < ids.length) {
+      const read = readAccountHistories(
+        db,
+        configs,
+        until,
+        ids.slice(nextRead, nextRead + chunkSize),
+        personas,
+      );
+      // Awaited in turn below; a failure while an earlier chunk is awaited must not go unhandled meanwhile.
+      read.catch(() => {});
+      reads.push(read);
+      nextRead += chunkSize;
+    }
+  };
+  readAhead();
   for (let i = 0; i < ids.length; i += chunkSize) {
-    const histories = await (next as Promise<AccountHistory[]>);
-    next = i + chunkSize < ids.length ? read(i + chunkSize) : null;
+    const histories = await (reads.shift() as Promise<AccountHistory[]>);
+    readAhead();
     histories.forEach((h, j) => {
       const prepared = prepare(h);
       const marks = notAFit.get(h.accountId) ?? [];
