@@ -317,49 +317,76 @@ for (const engine of ENGINES) {
 describe.skipIf(!postgresAvailable)(
   `message_times under concurrent writers on PostgreSQL${postgresAvailable ? "" : ` (${SKIP_PG_REASON})`}`,
   () => {
-    it("stays exact when two processes' batches widen and attribute the same accounts at once", async () => {
+    it("stores everything and stays exact when two processes' batches widen and attribute the same accounts at once", async () => {
       const s = await createTestStore("postgres");
       const other = await openDatabase({ databaseUrl: s.env.DATABASE_URL, dataDir: "" });
       try {
         const events = ["Report Run", "Offer Letter Sent", "Teammate Invited", "Candidate Added"];
-        // Each batch: per account, events with the account given and events of a new user without
-        // one, then that user's group call (attributing them): a COPY and an UPDATE per batch,
-        // both locking the same accounts' rows as the other writer's batches do.
-        const batch = (writer: number, n: number) =>
-          Array.from({ length: 12 }, (_, a) => {
-            const account = `acct_c${a}`;
-            const user = `w${writer}-${n}-${a}`;
-            const time = (k: number) => at(((writer * 7 + n * 3 + a + k) % 50) + 1).toISOString();
-            return [
-              ...events.map((event, k) => ({
-                type: "track",
-                userId: `${account}-u`,
-                event,
-                context: { groupId: account },
-                timestamp: time(k),
-              })),
-              ...events.map((event, k) => ({ type: "track", userId: user, event, timestamp: time(k + 9) })),
-              { type: "group", userId: user, groupId: account, timestamp: time(20) },
-            ];
-          })
-            .flat()
-            .map((m, i) => {
-              const parsed = parseSegmentMessage(
-                { ...m, messageId: `c${writer}-${n}-${i}` },
-                { receivedAt: END },
-              );
-              if (!parsed.ok) throw new Error(parsed.reason);
-              return parsed.message;
-            });
-        const results = await Promise.all(
-          [s.db, other].flatMap((db, writer) =>
-            Array.from({ length: 10 }, (_, n) => storeMessages(db, batch(writer, n))),
+        const parse = (m: Record<string, unknown>, id: string) => {
+          const parsed = parseSegmentMessage({ ...m, messageId: id }, { receivedAt: END });
+          if (!parsed.ok) throw new Error(parsed.reason);
+          return parsed.message;
+        };
+        const accounts = Array.from({ length: 12 }, (_, a) => `acct_c${a}`);
+        // Each writer's users, grouped first: later messages get their account from their user,
+        // so concurrent batches share an account's message_times rows without sharing its row.
+        await storeMessages(
+          s.db,
+          accounts.flatMap((account) =>
+            [0, 1].map((w) =>
+              parse(
+                {
+                  type: "group",
+                  userId: `${account}-u${w}`,
+                  groupId: account,
+                  timestamp: at(60).toISOString(),
+                },
+                `g-${account}-${w}`,
+              ),
+            ),
           ),
         );
-        expect(results.reduce((sum, r) => sum + r.accepted, 0)).toBe(2 * 10 * 12 * (2 * events.length + 1));
-        expect(
-          (await s.db.sql.query("SELECT 1 FROM messages WHERE account_id IS NULL AND type <> 'alias'")).rows,
-        ).toHaveLength(0);
+        // Each batch: per account, events and a page of the writer's user (the COPY widens the
+        // account's rows), and an anonymous visitor's, aliased to that user by the next batch (its
+        // attribution UPDATE widens them: a page path the other writer's COPY may hold). Each batch
+        // locks shared rows twice, so the two writers deadlock now and then (checked: without
+        // the retry on 40P01 this fails most runs); a cancelled batch is retried whole.
+        const batch = (writer: number, n: number) =>
+          accounts
+            .flatMap((account, a) => {
+              const user = `${account}-u${writer}`;
+              const anon = (k: number) => `anon-${writer}-${k}-${a}`;
+              const time = (k: number) => at(((writer * 7 + n * 3 + a + k) % 50) + 1).toISOString();
+              return [
+                ...events.map((event, k) => ({ type: "track", userId: user, event, timestamp: time(k) })),
+                { type: "page", userId: user, properties: { path: `/p${n % 3}` }, timestamp: time(5) },
+                ...events.map((event, k) => ({
+                  type: "track",
+                  anonymousId: anon(n),
+                  event,
+                  timestamp: time(k + 9),
+                })),
+                {
+                  type: "page",
+                  anonymousId: anon(n),
+                  properties: { path: `/p${(n + 2) % 3}` },
+                  timestamp: time(15),
+                },
+                { type: "alias", previousId: anon(n - 1), userId: user, timestamp: time(20) },
+              ];
+            })
+            .map((m, i) => parse(m, `c${writer}-${n}-${i}`));
+        const results = await Promise.all(
+          [s.db, other].flatMap((db, writer) =>
+            Array.from({ length: 11 }, (_, n) => storeMessages(db, batch(writer, n))),
+          ),
+        );
+        expect(results.reduce((sum, r) => sum + r.accepted, 0)).toBe(2 * 11 * 12 * (2 * events.length + 3));
+        // Only the last batch's visitors were never aliased.
+        const { rows: anonymous } = await s.db.sql.query<{ anonymous_id: string }>(
+          "SELECT DISTINCT anonymous_id FROM messages WHERE account_id IS NULL AND type <> 'alias'",
+        );
+        expect(anonymous.map((r) => r.anonymous_id).every((id) => id.split("-")[2] === "10")).toBe(true);
         const times = await timesTable(s);
         expect(times.stored).toEqual(times.fromMessages);
       } finally {
