@@ -42,7 +42,10 @@ export interface Runtime {
 }
 
 /** What most jobs take: the runtime's database, config, log and clock (tests pass these alone). */
-export type JobContext = Pick<Runtime, "db" | "config" | "log" | "clock">;
+export type JobContext = Pick<Runtime, "db" | "config" | "log" | "clock"> & {
+  /** Where `source:` reads (PQL_SOURCE_URL); the builtin source needs none. */
+  readonly settings?: Pick<Settings, "sourceUrl">;
+};
 
 export interface RuntimeOptions {
   settings: Settings;

@@ -1,5 +1,6 @@
 import cron from "node-cron";
 import { z } from "zod";
+import { sourceSchema } from "../sources/source-config.ts";
 
 /**
  * The RevOps config file, as one zod schema: it types the config, produces the error report
@@ -563,6 +564,7 @@ const schedule = z.strictObject({
 export const configSchema = z
   .strictObject({
     product: z.strictObject({ name: text }),
+    source: sourceSchema.optional(),
     signals: z.array(signal).min(1, { error: "expected at least one signal" }),
     personas: z.array(persona).default([]),
     milestones: z.array(milestone).default([]),

@@ -58,6 +58,9 @@ const settingsSchema = z.object({
     .min(0, { error: "expected seconds from 0 to 3600" })
     .max(3600, { error: "expected seconds from 0 to 3600" })
     .default(30),
+  PQL_SOURCE_URL: optionalString.refine((v) => v === undefined || /^(postgres(ql)?|https?):\/\//.test(v), {
+    error: "expected a postgresql:// URL (source type postgres) or an http(s):// ClickHouse URL",
+  }),
   PQL_PUBLIC_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), {
     error: "expected the https:// URL where Slack reaches `serve`",
   }),
@@ -85,6 +88,8 @@ export type Settings = {
   publicUrl: string | undefined;
   /** How long a stopping worker waits for the cycle in progress. */
   shutdownTimeoutMs: number;
+  /** The warehouse that `source:` reads (PostgreSQL or ClickHouse); unused with the builtin source. */
+  sourceUrl: string | undefined;
 };
 
 /** Names of settings whose values are secret: never logged, never echoed in an error. */
@@ -95,6 +100,7 @@ export const SECRET_SETTINGS = [
   "SLACK_BOT_TOKEN",
   "SLACK_SIGNING_SECRET",
   "SLACK_APP_TOKEN",
+  "PQL_SOURCE_URL",
 ] as const;
 
 export function loadSettings(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): Settings {
@@ -132,6 +138,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, cwd: string = process.cwd()
     slackPostIntervalMs: s.SLACK_POST_INTERVAL_MS,
     publicUrl: s.PQL_PUBLIC_URL,
     shutdownTimeoutMs: s.PQL_SHUTDOWN_TIMEOUT * 1000,
+    sourceUrl: s.PQL_SOURCE_URL,
   };
 }
 

@@ -1,12 +1,11 @@
 import type { AccountFeatures } from "../../signals/account-features.ts";
 import { personaMatcher } from "../../signals/persona.ts";
 import { type AccountScore, activityTrend, scoreAccount } from "../../signals/score-account.ts";
-import { readAccountFeatures } from "../../store/account-features-query.ts";
+import { openSource } from "../../sources/signal-source.ts";
 import { latestCalibration } from "../../store/calibration-store.ts";
-import { personaKeys } from "../../store/persona-store.ts";
 import { findAccountId, scoreHistory } from "../../store/score-store.ts";
 import { conversionPercent, conversionText } from "../../tuning/probability.ts";
-import type { Runtime } from "../runtime.ts";
+import type { JobContext } from "../runtime.ts";
 
 export interface AccountExplanation {
   accountId: string;
@@ -27,11 +26,11 @@ export interface AccountExplanation {
 
 /**
  * Why an account (by id or domain) scores what it does as of `asOf`: its features read from the
- * database, scored now by the current config, with the thresholds nearby and its recent
+ * source (`source:`), scored now by the current config, with the thresholds nearby and its recent
  * snapshots. undefined when no account has that id or domain.
  */
 export async function explainAccount(
-  rt: Pick<Runtime, "db" | "config">,
+  rt: Pick<JobContext, "db" | "config" | "settings">,
   key: string,
   asOf: Date,
 ): Promise<AccountExplanation | undefined> {
@@ -39,10 +38,16 @@ export async function explainAccount(
   const config = rt.config.config;
   const accountId = await findAccountId(db, key);
   if (!accountId) return undefined;
-  const personas = await personaKeys(db, personaMatcher(config.personas));
-  const [features] = await readAccountFeatures(db, config, asOf, [accountId], personas, {
-    previousCounts: true,
-  });
+  const source = await openSource(config, db, rt.settings?.sourceUrl);
+  let features: AccountFeatures | undefined;
+  try {
+    const read = await source.featureReader(config, personaMatcher(config.personas), {
+      previousCounts: true,
+    });
+    [features] = await read(asOf, [accountId]);
+  } finally {
+    await source.close();
+  }
   if (!features) return undefined;
   const result = scoreAccount(features, config, asOf);
   const distance = (at: number) => Math.round((result.score - at) * 100) / 100;

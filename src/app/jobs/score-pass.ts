@@ -3,22 +3,18 @@ import { routeNewlyHot } from "../../routing/route-newly-hot.ts";
 import type { AccountFeatures } from "../../signals/account-features.ts";
 import { personaMatcher } from "../../signals/persona.ts";
 import { scoreAccount, type Tier } from "../../signals/score-account.ts";
-import { readAccountFeatures } from "../../store/account-features-query.ts";
+import { openSource, type SignalSource } from "../../sources/signal-source.ts";
 import { finishCycleRun, startCycleRun } from "../../store/cycle-store.ts";
 import { withJobLock } from "../../store/job-lock.ts";
-import { attributeMessages } from "../../store/message-store.ts";
-import { personaKeys } from "../../store/persona-store.ts";
 import { recordRoutingDecisions, routingHistory } from "../../store/routing-store.ts";
 import {
-  accountCount,
-  accountIdsAsOf,
-  changedAccountIds,
   lastScorePass,
   latestTiers,
   type SnapshotInput,
   tierCounts,
   writeSnapshots,
 } from "../../store/score-store.ts";
+import { upsertSourceAccounts } from "../../store/source-accounts.ts";
 import type { JobContext } from "../runtime.ts";
 
 export interface ScorePassResult {
@@ -70,7 +66,11 @@ async function scorePassLocked(rt: JobContext, options: ScorePassOptions): Promi
   const started = new Date(clock.now());
   const now = options.now ?? started;
   const runId = await startCycleRun(db, "score", started);
+  let source: SignalSource | undefined;
   try {
+    // Opened first: a warehouse that is unreachable or lacks a mapped table fails the pass here,
+    // before anything is written.
+    source = await openSource(config.config, db, rt.settings?.sourceUrl);
     const last = await lastScorePass(db);
     const incremental =
       !options.full &&
@@ -95,30 +95,30 @@ async function scorePassLocked(rt: JobContext, options: ScorePassOptions): Promi
       }
     };
     // Messages received before the last pass were swept by it; only the very first pass sweeps all.
-    await timed("attribute", () => attributeMessages(db, last?.startedAt ?? null));
-    const personas = await timed("personas", () => personaKeys(db, personaMatcher(config.config.personas)));
+    const src = source;
+    await timed("attribute", () => src.prepare(last?.startedAt ?? null));
+    const readFeatures = await timed("personas", () =>
+      src.featureReader(config.config, personaMatcher(config.config.personas)),
+    );
     const { accounts, ids, before } = await timed("select", async () => {
       if (!incremental) {
-        const ids = await accountIdsAsOf(db, now);
+        const ids = await src.accountIds(now);
         return { accounts: ids.length, ids, before: await latestTiers(db, ids) };
       }
-      const changed = await changedAccountIds(db, last, now, [
+      const changed = await src.changedAccountIds(last, now, [
         ...new Set(scoringWindows(config.config).map((w) => w.days)),
       ]);
-      const ids = await accountIdsAsOf(db, now, changed);
-      return { accounts: await accountCount(db), ids, before: await latestTiers(db, ids) };
+      const ids = await src.accountIds(now, changed);
+      return { accounts: await src.accountCount(), ids, before: await latestTiers(db, ids) };
     });
     const route = options.route === true && (last === null || now.getTime() >= last.asOf.getTime());
     const changes: ScorePassResult["changes"] = { newlyHot: [], newlyWarm: [], cooled: [], firstScored: 0 };
     let routed = 0;
     const newTiers = new Map<string, Tier>();
-    const chunkSize = options.chunkSize ?? 2000;
+    const chunkSize = options.chunkSize ?? src.chunkSize;
     // The next chunk's features are read while this one is scored and written (two connections
     // on PostgreSQL; the embedded engine simply runs them in turn).
-    const read = (i: number) =>
-      timed("features", () =>
-        readAccountFeatures(db, config.config, now, ids.slice(i, i + chunkSize), personas),
-      );
+    const read = (i: number) => timed("features", () => readFeatures(now, ids.slice(i, i + chunkSize)));
     let next = ids.length > 0 ? read(0) : null;
     for (let i = 0; i < ids.length; i += chunkSize) {
       const features = await (next as Promise<AccountFeatures[]>);
@@ -148,6 +148,8 @@ async function scorePassLocked(rt: JobContext, options: ScorePassOptions): Promi
       // Snapshots and the routing decisions they cause commit together.
       await timed("write", () =>
         db.transaction(async (tx) => {
+          // A warehouse's accounts are mirrored here first: snapshots and routings refer to them.
+          if (src.type !== "builtin") await upsertSourceAccounts(tx, features, now);
           await writeSnapshots(tx, snapshots, {
             asOf: now,
             configVersion: config.version,
@@ -209,6 +211,8 @@ async function scorePassLocked(rt: JobContext, options: ScorePassOptions): Promi
       errors: [{ message: (error as Error).message }],
     });
     throw error;
+  } finally {
+    await source?.close();
   }
 }
 

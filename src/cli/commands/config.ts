@@ -3,16 +3,17 @@ import path from "node:path";
 import { configWarnings } from "../../config/config-warnings.ts";
 import { checkConfigFile, configJsonSchema } from "../../config/load-config.ts";
 import type { PqlConfig } from "../../config/schema.ts";
+import { checkSource, type SourceCheck } from "../../sources/warehouse-source.ts";
 import { type SignalCoverage, signalCoverage } from "../../store/signal-coverage.ts";
 import { counted } from "../../text.ts";
 import type { Command } from "../command.ts";
 import { formatNumber, table } from "../output.ts";
 
 export const configCheckCommand: Command = {
-  usage: "config check [file] [--against-data]",
+  usage: "config check [file] [--against-data] [--source]",
   summary:
-    "validate the config file (default $PQL_CONFIG); list every problem (exit 1) and warning; --against-data: signals no stored event matches",
-  options: { "against-data": { type: "boolean" } },
+    "validate the config file (default $PQL_CONFIG); list every problem (exit 1) and warning; --against-data: signals no stored event matches; --source: connect to the warehouse of `source:` and check every mapped table and column",
+  options: { "against-data": { type: "boolean" }, source: { type: "boolean" } },
   async run(ctx, positionals, values) {
     const file = path.resolve(positionals[0] ?? ctx.settings.configPath);
     const result = checkConfigFile(file);
@@ -30,6 +31,14 @@ export const configCheckCommand: Command = {
             );
         }
       }
+      let source: SourceCheck | null = null;
+      if (values.source === true) {
+        const s = c.source;
+        if (!s || s.type === "builtin")
+          warnings.push("--source: the config reads the builtin store (no `source:` warehouse to check)");
+        else source = await checkSource(s, ctx.settings.sourceUrl);
+      }
+      const sourceFailed = source !== null && source.problems.length > 0;
       const lines = [
         `${file}: valid`,
         `version ${result.version}: ${c.signals.length} signals, ${c.personas.length} personas, ${c.milestones.length} milestones, ` +
@@ -56,16 +65,36 @@ export const configCheckCommand: Command = {
             ),
           );
       }
+      if (source) {
+        lines.push(
+          "",
+          `Source: ${source.type}, ${source.type === "postgres" ? "schema" : "database"} ${source.database}` +
+            (sourceFailed
+              ? `: ${counted(source.problems.length, "problem")}`
+              : ": every mapped table and column is there"),
+          ...source.problems.map((p) => `  ${p}`),
+        );
+        if (source.tables.length > 0)
+          lines.push(
+            table(
+              ["table", "rows", "from", "to"],
+              source.tables.map((t) => [t.table, formatNumber(t.rows), t.from ?? "-", t.to ?? "-"]),
+              { align: ["left", "right", "left", "left"] },
+            ),
+          );
+      }
       return {
         json: {
-          ok: true,
+          ok: !sourceFailed,
           file,
           version: result.version,
-          problems: [],
+          problems: sourceFailed ? (source?.problems ?? []) : [],
           warnings,
           ...(coverage ? { coverage } : {}),
+          ...(source ? { source } : {}),
         },
         text: lines.join("\n"),
+        ...(sourceFailed ? { exitCode: 1 } : {}),
       };
     }
     return {

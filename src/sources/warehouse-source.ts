@@ -1,0 +1,438 @@
+import pg from "pg";
+import type { PqlConfig } from "../config/schema.ts";
+import { PqlError } from "../errors.ts";
+import { ClickhouseError, openClickhouse } from "../integrations/clickhouse/clickhouse-client.ts";
+import { redactSecrets } from "../redact.ts";
+import type { AccountFeatures, SignalFeature } from "../signals/account-features.ts";
+import { accountFields, USER_FIELD_TRAITS, userFields } from "../signals/traits.ts";
+import { clickhouseDialect, type Dialect, postgresDialect } from "./dialect.ts";
+import type { SignalSource } from "./signal-source.ts";
+import { mappingOf, type SourceMapping, type WarehouseSourceConfig } from "./source-config.ts";
+import {
+  accountsStatement,
+  changedStatement,
+  featuresStatement,
+  type SourceColumns,
+  traitColumns,
+  traitsStatement,
+  type WarehouseContext,
+} from "./warehouse-sql.ts";
+
+export type SourceErrorCategory =
+  | "missing-table"
+  | "missing-column"
+  | "missing-database"
+  | "unreachable"
+  | "other";
+
+/** Reading the warehouse failed: what is missing or unreachable, by name. Never holds the URL's credentials. */
+export class SourceError extends PqlError {
+  readonly category: SourceErrorCategory;
+
+  constructor(category: SourceErrorCategory, message: string, hint?: string) {
+    super(`source_${category.replaceAll("-", "_")}`, message, {
+      hint:
+        hint ??
+        (category === "unreachable"
+          ? "check PQL_SOURCE_URL and that the warehouse is up; nothing was scored or written"
+          : "fix `source:` in the config or the warehouse grant; `pql-router config check --source` lists every problem"),
+    });
+    this.category = category;
+  }
+}
+
+/** The few calls a warehouse source makes: a query returning rows. */
+export interface WarehouseClient {
+  query<T>(sql: string): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+/** PostgreSQL SQLSTATEs: undefined table, column, schema; connection classes 08 and 57P. */
+const PG_CATEGORY: Record<string, SourceErrorCategory> = {
+  "42P01": "missing-table",
+  "42703": "missing-column",
+  "3F000": "missing-database",
+  "3D000": "missing-database",
+};
+
+function postgresClient(url: string): WarehouseClient {
+  const pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 10_000 });
+  pool.on("error", () => {});
+  return {
+    async query<T>(sql: string) {
+      try {
+        const { rows } = await pool.query(sql);
+        return rows as T[];
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? "";
+        const category: SourceErrorCategory =
+          PG_CATEGORY[code] ??
+          (code.startsWith("08") || code.startsWith("57P") || /^E[A-Z]+$/.test(code)
+            ? "unreachable"
+            : "other");
+        throw new SourceError(
+          category,
+          `PostgreSQL source: ${redactSecrets((error as Error).message, [url])}`,
+        );
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+function clickhouseClient(url: string): WarehouseClient {
+  const ch = openClickhouse(url);
+  return {
+    async query<T>(sql: string) {
+      try {
+        return await ch.query<T>(sql);
+      } catch (error) {
+        if (error instanceof ClickhouseError)
+          throw new SourceError(error.category, `ClickHouse source: ${error.message}`);
+        throw error;
+      }
+    },
+    close: () => ch.close(),
+  };
+}
+
+/** The columns of every table in `database`, with their types. */
+async function readColumns(client: WarehouseClient, d: Dialect, database: string): Promise<SourceColumns> {
+  const rows = await client.query<{ table: string; column: string; type: string }>(
+    d.name === "postgres"
+      ? `SELECT table_name AS "table", column_name AS "column", data_type AS "type" FROM information_schema.columns WHERE table_schema = ${d.str(database)}`
+      : `SELECT table AS table, name AS column, type AS type FROM system.columns WHERE database = ${d.str(database)}`,
+  );
+  const columns = new Map<string, Map<string, string>>();
+  for (const r of rows) {
+    const table = columns.get(r.table) ?? new Map<string, string>();
+    table.set(r.column, r.type);
+    columns.set(r.table, table);
+  }
+  return columns;
+}
+
+/** Every (table, column) the mapping names, by table. */
+export function mappedColumns(m: SourceMapping): { table: string; columns: string[]; optional: boolean }[] {
+  const of = (t: object & { table: string }) =>
+    Object.entries(t)
+      .filter(([k, v]) => k !== "table" && typeof v === "string")
+      .map(([, v]) => v as string);
+  return [
+    { table: m.tracks.table, columns: of(m.tracks), optional: false },
+    ...(m.pages ? [{ table: m.pages.table, columns: of(m.pages), optional: false }] : []),
+    ...(m.screens ? [{ table: m.screens.table, columns: of(m.screens), optional: false }] : []),
+    { table: m.groups.table, columns: of(m.groups), optional: false },
+    { table: m.identifies.table, columns: of(m.identifies), optional: false },
+    ...(m.aliases ? [{ table: m.aliases.table, columns: of(m.aliases), optional: false }] : []),
+  ];
+}
+
+/** What the mapping names that the warehouse lacks, in plain words (empty: all there). */
+export function missingFromSource(m: SourceMapping, columns: SourceColumns, database: string): string[] {
+  const problems: string[] = [];
+  for (const { table, columns: needed } of mappedColumns(m)) {
+    const have = columns.get(table);
+    if (!have) {
+      problems.push(`table ${database}.${table} does not exist (or the source user may not read it)`);
+      continue;
+    }
+    for (const c of needed)
+      if (!have.has(c)) problems.push(`column ${database}.${table}.${c} does not exist`);
+  }
+  return problems;
+}
+
+export interface OpenedWarehouse {
+  ctx: WarehouseContext;
+  client: WarehouseClient;
+}
+
+/**
+ * Connects to the warehouse (`PQL_SOURCE_URL`) and reads its columns. A mapped table or column
+ * that is missing fails here, before anything is read or written, naming every one.
+ */
+export async function openWarehouse(
+  source: WarehouseSourceConfig,
+  url: string | undefined,
+): Promise<OpenedWarehouse> {
+  if (!url)
+    throw new SourceError(
+      "unreachable",
+      `source.type is ${source.type} but PQL_SOURCE_URL is not set`,
+      "set PQL_SOURCE_URL to the warehouse's connection URL (it is read from the environment only)",
+    );
+  const dialect = source.type === "postgres" ? postgresDialect : clickhouseDialect;
+  const client = source.type === "postgres" ? postgresClient(url) : clickhouseClient(url);
+  try {
+    const mapping = mappingOf(source);
+    const columns = await readColumns(client, dialect, source.database);
+    if (columns.size === 0)
+      throw new SourceError(
+        "missing-database",
+        `the source ${source.type === "postgres" ? "schema" : "database"} ${source.database} has no tables (or does not exist)`,
+      );
+    const missing = missingFromSource(mapping, columns, source.database);
+    if (missing.length > 0) {
+      throw new SourceError(
+        missing[0]?.startsWith("table") ? "missing-table" : "missing-column",
+        `the source lacks what source: maps:\n  ${missing.join("\n  ")}`,
+      );
+    }
+    return { ctx: { dialect, database: source.database, mapping, columns }, client };
+  } catch (error) {
+    await client.close().catch(() => {});
+    throw error;
+  }
+}
+
+interface FeatureRow {
+  account_id: string;
+  first_ms: number | string | null;
+  last_ms: number | string | null;
+  active_users: number | string;
+  active_days: number | string;
+  events: number | string;
+  previous_events: number | string;
+  users: string[];
+  [column: string]: unknown;
+}
+
+const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
+const msOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+
+/**
+ * A trait's value as the builtin store would hold it: warehouses flatten arrays into JSON text
+ * (Segment writes `["BambooHR","Slack"]`), read back as the array.
+ */
+function traitValue(v: unknown): unknown {
+  if (typeof v === "string" && v.startsWith("[") && v.endsWith("]")) {
+    try {
+      const parsed: unknown = JSON.parse(v);
+      if (Array.isArray(parsed)) return parsed;
+    } catch {
+      // text that merely looks like a list
+    }
+  }
+  return v;
+}
+
+/** Per key: its traits (newest non-null value of each column) and when each was set. */
+async function readTraits(
+  w: OpenedWarehouse,
+  table: { table: string; key: string; timestamp: string },
+  traits: readonly string[],
+  keys: readonly string[],
+): Promise<Map<string, { traits: Record<string, unknown>; times: Record<string, string> }>> {
+  const out = new Map<string, { traits: Record<string, unknown>; times: Record<string, string> }>();
+  if (keys.length === 0) return out;
+  const rows = await w.client.query<Record<string, unknown>>(traitsStatement(w.ctx, table, traits, keys));
+  for (const row of rows) {
+    const entry = { traits: {} as Record<string, unknown>, times: {} as Record<string, string> };
+    traits.forEach((trait, i) => {
+      const at = row[`t_${i}`];
+      if (at === null || at === undefined) return;
+      entry.traits[trait] = traitValue(row[`v_${i}`]);
+      entry.times[trait] = new Date(Number(at)).toISOString();
+    });
+    out.set(String(row.id), entry);
+  }
+  return out;
+}
+
+/** A source reading Segment-style tables in PostgreSQL or ClickHouse (see `source:`). */
+export async function warehouseSource(
+  source: WarehouseSourceConfig,
+  url: string | undefined,
+): Promise<SignalSource> {
+  const w = await openWarehouse(source, url);
+  const { ctx } = w;
+  const accountIds = async (now: Date) =>
+    (await w.client.query<{ account_id: string }>(accountsStatement(ctx, now))).map((r) => r.account_id);
+  return {
+    type: source.type,
+    chunkSize: source.chunkSize,
+    prepare: async () => {},
+    accountIds: async (now, among) => {
+      const all = await accountIds(now);
+      if (!among) return all;
+      const wanted = new Set(among);
+      return all.filter((id) => wanted.has(id));
+    },
+    accountCount: async () => (await accountIds(new Date(8.64e15))).length,
+    changedAccountIds: async (last, now, windowDays) => {
+      const slices: [number, number][] = [];
+      if (now.getTime() > last.asOf.getTime()) {
+        slices.push([last.asOf.getTime(), now.getTime()]);
+        for (const days of new Set(windowDays.flatMap((d) => [d, 2 * d])))
+          slices.push([last.asOf.getTime() - days * 86_400_000, now.getTime() - days * 86_400_000]);
+      }
+      const rows = await w.client.query<{ account_id: string }>(
+        changedStatement(ctx, last.startedAt, slices),
+      );
+      return rows.map((r) => r.account_id);
+    },
+    featureReader: async (config, personaOf, options = {}) => {
+      const groups = ctx.mapping.groups;
+      const identifies = ctx.mapping.identifies;
+      const accountTraits = traitColumns(ctx, groups.table, [
+        groups.account,
+        groups.user,
+        groups.timestamp,
+        groups.receivedAt,
+      ]);
+      const userColumns = ctx.columns.get(identifies.table) ?? new Map<string, string>();
+      // Only what personas read: the title and persona traits, as the warehouse flattened their names.
+      const userTraits = [...USER_FIELD_TRAITS.title, ...USER_FIELD_TRAITS.persona]
+        .flatMap((t) => [t, snakeCase(t)])
+        .filter((c, i, all) => all.indexOf(c) === i && userColumns.has(c));
+      return async (now, ids) => {
+        if (ids.length === 0) return [];
+        const rows = await w.client.query<FeatureRow>(
+          featuresStatement(ctx, config, {
+            now,
+            accountIds: ids,
+            previousCounts: options.previousCounts === true,
+          }),
+        );
+        const users = [...new Set(rows.flatMap((r) => r.users ?? []))].sort();
+        const [accounts, people] = await Promise.all([
+          readTraits(
+            w,
+            { table: groups.table, key: groups.account, timestamp: groups.timestamp },
+            accountTraits,
+            ids,
+          ),
+          readTraits(
+            w,
+            { table: identifies.table, key: identifies.user, timestamp: identifies.timestamp },
+            userTraits,
+            users,
+          ),
+        ]);
+        const personaOfUser = new Map<string, string | null>();
+        for (const id of users) {
+          const p = people.get(id);
+          const fields = p ? userFields(p.traits, p.times) : {};
+          personaOfUser.set(id, personaOf({ title: fields.title ?? null, persona: fields.persona ?? null }));
+        }
+        return rows.map((r) => toFeatures(r, config, accounts.get(r.account_id), personaOfUser, options));
+      };
+    },
+    close: () => w.client.close(),
+  };
+}
+
+/** Segment's flattening of a trait name: `jobTitle` -> `job_title`. */
+export function snakeCase(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/[^A-Za-z0-9]+/g, "_")
+    .toLowerCase();
+}
+
+function toFeatures(
+  r: FeatureRow,
+  config: PqlConfig,
+  account: { traits: Record<string, unknown>; times: Record<string, string> } | undefined,
+  personaOfUser: ReadonlyMap<string, string | null>,
+  options: { previousCounts?: boolean },
+): AccountFeatures {
+  const traits = account?.traits ?? {};
+  const fields = accountFields(traits, account?.times);
+  const signals: Record<string, SignalFeature> = {};
+  config.signals.forEach((s, k) => {
+    const first = msOrNull(r[`f_${k}`]);
+    if (first === null) return;
+    signals[s.key] = {
+      count: num(r[`n_${k}`]),
+      ...(options.previousCounts ? { previousCount: num(r[`p_${k}`]) } : {}),
+      firstAt: new Date(first),
+    };
+  });
+  const personas = new Set<string>();
+  let withoutPersona = 0;
+  for (const user of r.users ?? []) {
+    const key = personaOfUser.get(user) ?? null;
+    if (key === null) withoutPersona++;
+    else personas.add(key);
+  }
+  const first = msOrNull(r.first_ms);
+  const last = msOrNull(r.last_ms);
+  return {
+    accountId: r.account_id,
+    name: fields.name ?? null,
+    domain: fields.domain ?? null,
+    firmographics: {
+      employees: fields.employees ?? null,
+      industry: fields.industry ?? null,
+      region: fields.region ?? null,
+      plan: fields.plan ?? null,
+      seats: fields.seats ?? null,
+      techStack: fields.tech_stack ?? [],
+      traits,
+    },
+    firstSeenAt: first === null ? null : new Date(first),
+    lastSeenAt: last === null ? null : new Date(last),
+    activeUsers: num(r.active_users),
+    personas: [...personas].sort(),
+    usersWithoutPersona: withoutPersona,
+    activeDays: num(r.active_days),
+    events: num(r.events),
+    previousEvents: num(r.previous_events),
+    signals,
+  };
+}
+
+export interface SourceCheck {
+  type: "postgres" | "clickhouse";
+  database: string;
+  /** What is missing or failed, in plain words: empty when the source can be read. */
+  problems: string[];
+  /** Per mapped table: its rows and the time range of its mapped timestamp. */
+  tables: { table: string; rows: number; from: string | null; to: string | null }[];
+}
+
+/**
+ * `config check --source`: connects, checks that every mapped table and column exists (listing
+ * every one missing), and reports each table's rows and time range. Never throws for what it can
+ * report.
+ */
+export async function checkSource(
+  source: WarehouseSourceConfig,
+  url: string | undefined,
+): Promise<SourceCheck> {
+  const check: SourceCheck = { type: source.type, database: source.database, problems: [], tables: [] };
+  let w: OpenedWarehouse;
+  try {
+    w = await openWarehouse(source, url);
+  } catch (error) {
+    if (!(error instanceof SourceError)) throw error;
+    check.problems.push(
+      ...error.message.replace(/^the source lacks what source: maps:\n {2}/, "").split("\n  "),
+    );
+    return check;
+  }
+  try {
+    const { dialect: d, mapping: m } = w.ctx;
+    const timed = [m.tracks, m.pages, m.screens, m.groups, m.identifies, m.aliases].filter(
+      (t): t is NonNullable<typeof t> => t !== undefined,
+    );
+    for (const t of timed) {
+      const ms = d.ms(d.id(t.timestamp), w.ctx.columns.get(t.table)?.get(t.timestamp) ?? "");
+      const [row] = await w.client.query<{ n: unknown; first: unknown; last: unknown }>(
+        `SELECT count(*) AS n, min(${ms}) AS first, max(${ms}) AS last FROM ${d.table(source.database, t.table)}`,
+      );
+      const n = Number(row?.n ?? 0);
+      const at = (v: unknown) =>
+        n === 0 || v === null || v === undefined ? null : new Date(Number(v)).toISOString();
+      check.tables.push({ table: t.table, rows: n, from: at(row?.first), to: at(row?.last) });
+    }
+  } catch (error) {
+    if (!(error instanceof SourceError)) throw error;
+    check.problems.push(error.message);
+  } finally {
+    await w.client.close();
+  }
+  return check;
+}

@@ -1,0 +1,234 @@
+import type { PqlConfig } from "../config/schema.ts";
+import type { Dialect } from "./dialect.ts";
+import type { SourceMapping } from "./source-config.ts";
+
+/** The columns of each table of the source, with their types, as the warehouse reports them. */
+export type SourceColumns = ReadonlyMap<string, ReadonlyMap<string, string>>;
+
+export interface WarehouseContext {
+  dialect: Dialect;
+  database: string;
+  mapping: SourceMapping;
+  columns: SourceColumns;
+}
+
+const DAY_MS = 86_400_000;
+
+/** The type of `table.column`, or an error naming both (`checkSource` reports them all first). */
+function typeOf(ctx: WarehouseContext, table: string, column: string): string {
+  const type = ctx.columns.get(table)?.get(column);
+  if (type === undefined) throw new Error(`the source has no column ${table}.${column}`);
+  return type;
+}
+
+/** The mapped tables that exist (screens and aliases are optional). */
+function eventTables(m: SourceMapping) {
+  return [
+    { type: "track", t: m.tracks, event: m.tracks.event, name: undefined, path: undefined },
+    ...(m.pages
+      ? [{ type: "page", t: m.pages, event: undefined, name: m.pages.name, path: m.pages.path }]
+      : []),
+    ...(m.screens
+      ? [{ type: "screen", t: m.screens, event: undefined, name: m.screens.name, path: undefined }]
+      : []),
+  ];
+}
+
+/**
+ * Every event of the source as pql-router's messages table would hold it, one row each:
+ * (account_id, user_id, type, event, path, ts, recv), times in epoch ms. The account is the
+ * event's own (Segment: context_group_id), else its user's latest group, else the latest group of
+ * the user its anonymous id is aliased to: the attribution the builtin store makes as messages
+ * and group calls arrive. Group calls belong to their group; identifies to their user's account.
+ * `where(ts, recv)` filters each table before anything is joined (time bounds).
+ */
+export function resolvedEvents(ctx: WarehouseContext, where: (ts: string, recv: string) => string): string {
+  const { dialect: d, database, mapping: m } = ctx;
+  const ms = (table: string, column: string) => d.ms(d.id(column), typeOf(ctx, table, column));
+  const txt = (column: string | undefined) => (column ? d.text(d.id(column)) : "''");
+  const branches: string[] = [];
+  for (const e of eventTables(m)) {
+    const ts = ms(e.t.table, e.t.timestamp);
+    const recv = ms(e.t.table, e.t.receivedAt);
+    const path = e.path ? txt(e.path) : "''";
+    // A page's event is its name, or its path when it has none (as the builtin store keeps it).
+    const event = e.event ? txt(e.event) : e.path ? d.firstNonEmpty([txt(e.name), path]) : txt(e.name);
+    branches.push(
+      `SELECT ${txt(e.t.account)} AS g, ${txt(e.t.user)} AS ju, ${txt(e.t.anonymousId)} AS ja, ${d.str(e.type)} AS type, ` +
+        `${event} AS event, ${path} AS path, ${ts} AS ts, ${recv} AS recv FROM ${d.table(database, e.t.table)} WHERE ${where(ts, recv)}`,
+    );
+  }
+  const g = m.groups;
+  const gts = ms(g.table, g.timestamp);
+  const grecv = ms(g.table, g.receivedAt);
+  branches.push(
+    `SELECT ${txt(g.account)} AS g, ${txt(g.user)} AS ju, '' AS ja, 'group' AS type, '' AS event, '' AS path, ` +
+      `${gts} AS ts, ${grecv} AS recv FROM ${d.table(database, g.table)} WHERE ${where(gts, grecv)}`,
+  );
+  const i = m.identifies;
+  const its = ms(i.table, i.timestamp);
+  const irecv = ms(i.table, i.receivedAt);
+  branches.push(
+    `SELECT '' AS g, ${txt(i.user)} AS ju, '' AS ja, 'identify' AS type, '' AS event, '' AS path, ` +
+      `${its} AS ts, ${irecv} AS recv FROM ${d.table(database, i.table)} WHERE ${where(its, irecv)}`,
+  );
+  const all = `(${branches.join("\nUNION ALL\n")}) ev`;
+  // Each user's latest group (their account), and each anonymous id's latest alias.
+  const userAccount = (keyAs: string, valueAs: string) =>
+    d.latestPerKey(d.table(database, g.table), txt(g.user), txt(g.account), gts, keyAs, valueAs);
+  const withUser = d.leftJoin(
+    `SELECT g, ju, ja, type, event, path, ts, recv FROM ${all}`,
+    userAccount("ju", "user_account"),
+    "ju",
+  );
+  if (!m.aliases) {
+    return `SELECT ${d.firstNonEmpty(["g", d.text("user_account")])} AS account_id, ju AS user_id, type, event, path, ts, recv
+  FROM (${withUser}) x`;
+  }
+  const a = m.aliases;
+  const aliasUser = d.latestPerKey(
+    d.table(database, a.table),
+    txt(a.previousId),
+    txt(a.user),
+    ms(a.table, a.timestamp),
+    "ja",
+    "alias_user",
+  );
+  const withAlias = d.leftJoin(
+    `SELECT g, ju, ja, type, event, path, ts, recv, ${d.text("user_account")} AS user_account FROM (${withUser}) x1`,
+    aliasUser,
+    "ja",
+  );
+  const withAliasAccount = d.leftJoin(
+    `SELECT g, ju, type, event, path, ts, recv, user_account, ${d.text("alias_user")} AS alias_user FROM (${withAlias}) x2`,
+    userAccount("alias_user", "alias_account"),
+    "alias_user",
+  );
+  return `SELECT ${d.firstNonEmpty(["g", "user_account", d.text("alias_account")])} AS account_id, ju AS user_id, type, event, path, ts, recv
+  FROM (${withAliasAccount}) x3`;
+}
+
+/** A signal's match over resolved events, as a condition (a message matching twice counts once). */
+export function signalMatch(d: Dialect, signal: PqlConfig["signals"][number]): string {
+  const parts: string[] = [];
+  const { events = [], screens = [], pages = [] } = signal.match;
+  if (events.length > 0) parts.push(`(type = 'track' AND ${d.inList("event", events)})`);
+  if (screens.length > 0) parts.push(`(type = 'screen' AND ${d.inList("event", screens)})`);
+  const names = pages.filter((p) => !p.endsWith("*") && !p.startsWith("/"));
+  const paths = pages.filter((p) => !p.endsWith("*") && p.startsWith("/"));
+  const prefixes = pages
+    .filter((p) => p.endsWith("*"))
+    .map((p) => `${p.slice(0, -1).replace(/[\\%_]/g, "\\$&")}%`);
+  if (names.length > 0) parts.push(`(type = 'page' AND ${d.inList("event", names)})`);
+  if (paths.length > 0) parts.push(`(type = 'page' AND ${d.inList("path", paths)})`);
+  for (const prefix of prefixes) parts.push(`(type = 'page' AND path != '' AND path LIKE ${d.str(prefix)})`);
+  return parts.length > 0 ? `(${parts.join(" OR ")})` : d.name === "postgres" ? "false" : "0";
+}
+
+export interface FeaturesStatementOptions {
+  now: Date;
+  accountIds: readonly string[];
+  previousCounts: boolean;
+}
+
+/**
+ * One statement per chunk of accounts: the features the builtin query computes (first and last
+ * seen, active users, active days, events now and in the window before, each signal's count in
+ * its window and first time ever), aggregated where the events live. Active users come back as
+ * ids, so their personas are worked out from their distinct titles only.
+ */
+export function featuresStatement(
+  ctx: WarehouseContext,
+  config: PqlConfig,
+  o: FeaturesStatementOptions,
+): string {
+  const d = ctx.dialect;
+  const now = o.now.getTime();
+  const active = config.scoring.activeWindowDays * DAY_MS;
+  const product = "type IN ('track', 'page', 'screen')";
+  const recent = `${product} AND ts > ${now - active}`;
+  const previous = `${product} AND ts <= ${now - active} AND ts > ${now - 2 * active}`;
+  const columns = [
+    "account_id",
+    `min(ts) AS first_ms`,
+    `max(ts) AS last_ms`,
+    `${d.uniqIf("user_id", `${recent} AND user_id != ''`)} AS active_users`,
+    `${d.uniqIf(d.day("ts"), recent)} AS active_days`,
+    `${d.count(recent)} AS events`,
+    `${d.count(previous)} AS previous_events`,
+    `${d.distinctIf("user_id", recent)} AS users`,
+  ];
+  config.signals.forEach((s, k) => {
+    const match = signalMatch(d, s);
+    const w = s.windowDays * DAY_MS;
+    columns.push(`${d.count(`${match} AND ts > ${now - w}`)} AS n_${k}`);
+    if (o.previousCounts)
+      columns.push(`${d.count(`${match} AND ts <= ${now - w} AND ts > ${now - 2 * w}`)} AS p_${k}`);
+    columns.push(`${d.minIf("ts", match)} AS f_${k}`);
+  });
+  const events = resolvedEvents(ctx, (ts) => `${ts} <= ${now}`);
+  return `SELECT ${columns.join(",\n  ")}
+FROM (${events}) e
+WHERE ${d.inList("account_id", o.accountIds)}
+GROUP BY account_id
+ORDER BY account_id`;
+}
+
+/** The accounts with any event at or before `now`. */
+export function accountsStatement(ctx: WarehouseContext, now: Date): string {
+  const events = resolvedEvents(ctx, (ts) => `${ts} <= ${now.getTime()}`);
+  return `SELECT DISTINCT account_id FROM (${events}) e WHERE account_id != '' ORDER BY account_id`;
+}
+
+/**
+ * Accounts whose features may have changed since the last pass: events that arrived since it
+ * started (by the source's ingestion time), and events the windows slid past (`slices`, epoch ms
+ * ranges (from, to]). Only their account ids come back.
+ */
+export function changedStatement(
+  ctx: WarehouseContext,
+  receivedSince: Date,
+  slices: [number, number][],
+): string {
+  const since = receivedSince.getTime();
+  const events = resolvedEvents(ctx, (ts, recv) =>
+    [`${recv} > ${since}`, ...slices.map(([from, to]) => `(${ts} > ${from} AND ${ts} <= ${to})`)].join(
+      " OR ",
+    ),
+  );
+  return `SELECT DISTINCT account_id FROM (${events}) e WHERE account_id != '' ORDER BY account_id`;
+}
+
+/** The trait columns of a table: every column but the mapped ones and those the mapping says are not traits. */
+export function traitColumns(ctx: WarehouseContext, table: string, mapped: readonly string[]): string[] {
+  const columns = [...(ctx.columns.get(table)?.keys() ?? [])];
+  const { notTraits, notTraitPrefixes } = ctx.mapping;
+  return columns
+    .filter(
+      (c) => !mapped.includes(c) && !notTraits.includes(c) && !notTraitPrefixes.some((p) => c.startsWith(p)),
+    )
+    .sort();
+}
+
+/**
+ * Per key (an account of `groups`, a user of `identifies`): each trait column's newest non-null
+ * value and its time, merged across calls as the builtin store merges traits (newest wins, per
+ * trait). Columns v_<i> and t_<i> follow `traits`.
+ */
+export function traitsStatement(
+  ctx: WarehouseContext,
+  table: { table: string; key: string; timestamp: string },
+  traits: readonly string[],
+  keys: readonly string[],
+): string {
+  const d = ctx.dialect;
+  const ts = d.ms(d.id(table.timestamp), typeOf(ctx, table.table, table.timestamp));
+  const columns = [`${d.text(d.id(table.key))} AS id`];
+  traits.forEach((trait, i) => {
+    const has = d.notNull(d.id(trait), typeOf(ctx, table.table, trait));
+    columns.push(`${d.latestIf(d.id(trait), ts, has)} AS v_${i}`, `${d.maxIf(ts, has)} AS t_${i}`);
+  });
+  return `SELECT ${columns.join(", ")} FROM ${d.table(ctx.database, table.table)}
+WHERE ${d.inList(d.text(d.id(table.key)), keys)}
+GROUP BY ${d.text(d.id(table.key))}`;
+}

@@ -1,0 +1,145 @@
+import pg from "pg";
+import { snakeCase } from "../../src/sources/warehouse-source.ts";
+
+/** A row of a Segment warehouse table: column -> value (null: no value). */
+export type WarehouseRow = Record<string, unknown>;
+
+export interface WarehouseTables {
+  tracks: WarehouseRow[];
+  pages: WarehouseRow[];
+  identifies: WarehouseRow[];
+  groups: WarehouseRow[];
+  aliases: WarehouseRow[];
+}
+
+/**
+ * Traits flattened the way Segment's warehouse destination does: nested objects joined with `_`,
+ * names in snake_case, arrays as JSON text.
+ */
+function flatten(traits: Record<string, unknown>, prefix = "", out: WarehouseRow = {}): WarehouseRow {
+  for (const [key, value] of Object.entries(traits)) {
+    const name = prefix + snakeCase(key);
+    if (value === null || value === undefined) continue;
+    if (Array.isArray(value)) out[name] = JSON.stringify(value);
+    else if (typeof value === "object") flatten(value as Record<string, unknown>, `${name}_`, out);
+    else out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * Segment messages (as sent to the Tracking API) as Segment's warehouse destination would load
+ * them: one table per call type, `context_group_id` on tracks and pages, traits flattened into
+ * columns. `receivedAt(i)` is when message i reached the warehouse.
+ */
+export function toSegmentWarehouse(
+  messages: readonly Record<string, unknown>[],
+  receivedAt: (message: Record<string, unknown>) => Date,
+): WarehouseTables {
+  const tables: WarehouseTables = { tracks: [], pages: [], identifies: [], groups: [], aliases: [] };
+  for (const m of messages) {
+    const context = (m.context ?? {}) as Record<string, unknown>;
+    const base = {
+      id: m.messageId,
+      user_id: m.userId ?? null,
+      anonymous_id: m.anonymousId ?? null,
+      timestamp: new Date(String(m.timestamp)),
+      received_at: receivedAt(m),
+    };
+    const properties = (m.properties ?? {}) as Record<string, unknown>;
+    const groupId = (context.groupId as string | undefined) ?? null;
+    switch (m.type) {
+      case "track":
+        tables.tracks.push({ ...base, context_group_id: groupId, event: m.event });
+        break;
+      case "page":
+        tables.pages.push({
+          ...base,
+          context_group_id: groupId,
+          name: m.name ?? null,
+          path:
+            properties.path ??
+            ((context.page as Record<string, unknown> | undefined)?.path as string) ??
+            null,
+        });
+        break;
+      case "identify":
+        tables.identifies.push({ ...base, ...flatten((m.traits ?? {}) as Record<string, unknown>) });
+        break;
+      case "group":
+        tables.groups.push({
+          ...base,
+          group_id: m.groupId,
+          ...flatten((m.traits ?? {}) as Record<string, unknown>),
+        });
+        break;
+      case "alias":
+        tables.aliases.push({ ...base, previous_id: m.previousId });
+        break;
+    }
+  }
+  return tables;
+}
+
+/** The columns each table has before any trait arrives (what the preset maps), with their types. */
+const BASE_COLUMNS: Record<keyof WarehouseTables, Record<string, string>> = {
+  tracks: { user_id: "text", anonymous_id: "text", context_group_id: "text", event: "text" },
+  pages: { user_id: "text", anonymous_id: "text", context_group_id: "text", name: "text", path: "text" },
+  identifies: { user_id: "text", anonymous_id: "text" },
+  groups: { user_id: "text", anonymous_id: "text", group_id: "text" },
+  aliases: { user_id: "text", anonymous_id: "text", previous_id: "text" },
+};
+
+/** The PostgreSQL type of a column from its values (every value of a column has one JS type). */
+function postgresType(values: unknown[]): string {
+  const sample = values.find((v) => v !== null && v !== undefined);
+  if (sample instanceof Date) return "timestamptz";
+  if (typeof sample === "number")
+    return values.every((v) => v == null || Number.isInteger(v)) ? "bigint" : "double precision";
+  if (typeof sample === "boolean") return "boolean";
+  return "text";
+}
+
+/**
+ * Creates schema `schema` in the PostgreSQL database at `url` holding `tables` (each table's
+ * columns are those any of its rows has, as Segment adds a column once a value arrives), and
+ * appends rows to them. Tables that exist get new rows (and new columns) only.
+ */
+export async function loadPostgresWarehouse(
+  url: string,
+  schema: string,
+  tables: WarehouseTables,
+): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    for (const [table, rows] of Object.entries(tables) as [string, WarehouseRow[]][]) {
+      const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+      const typeOf = new Map(columns.map((c) => [c, postgresType(rows.map((r) => r[c]))]));
+      const base = Object.entries({
+        ...BASE_COLUMNS[table as keyof WarehouseTables],
+        timestamp: "timestamptz",
+        received_at: "timestamptz",
+      })
+        .map(([c, t]) => `"${c}" ${t}`)
+        .join(", ");
+      await client.query(`CREATE TABLE IF NOT EXISTS "${schema}"."${table}" (id text PRIMARY KEY, ${base})`);
+      for (const c of columns)
+        if (c !== "id")
+          await client.query(
+            `ALTER TABLE "${schema}"."${table}" ADD COLUMN IF NOT EXISTS "${c}" ${typeOf.get(c)}`,
+          );
+      for (let i = 0; i < rows.length && columns.length > 0; i += 1000) {
+        const batch = rows.slice(i, i + 1000);
+        await client.query(
+          `INSERT INTO "${schema}"."${table}" (${columns.map((c) => `"${c}"`).join(", ")})
+          SELECT ${columns.map((c) => `"${c}"`).join(", ")} FROM jsonb_populate_recordset(NULL::"${schema}"."${table}", $1::jsonb)`,
+          [JSON.stringify(batch)],
+        );
+      }
+    }
+  } finally {
+    await client.end();
+  }
+}
