@@ -23,6 +23,8 @@ export interface Dialect {
   ms(column: string, type: string): string;
   /** A nullable text column as text, '' for null. */
   text(column: string): string;
+  /** A text column of the right side of `leftJoin`, '' where no row joined. */
+  joined(column: string): string;
   /** The first of `exprs` (text, '' for none) that is not empty. */
   firstNonEmpty(exprs: string[]): string;
   count(cond: string): string;
@@ -79,6 +81,7 @@ export const postgresDialect: Dialect = {
       ? `(${column})::float8`
       : `(extract(epoch FROM ${column}) * 1000)::float8`,
   text: (column) => `COALESCE((${column})::text, '')`,
+  joined: (column) => `COALESCE(${column}, '')`,
   firstNonEmpty: (exprs) => `COALESCE(${exprs.map((e) => `NULLIF(${e}, '')`).join(", ")}, '')`,
   count: (cond) => `count(*) FILTER (WHERE ${cond})`,
   minIf: (expr, cond) => `min(${expr}) FILTER (WHERE ${cond})`,
@@ -111,6 +114,8 @@ export const clickhouseDialect: Dialect = {
     return `toFloat64(toUInt32(parseDateTimeBestEffort(${column}))) * 1000`;
   },
   text: (column) => `ifNull(toString(${column}), '')`,
+  // ANY LEFT JOIN fills a row that did not join with the type's default: '' for the String keys built here.
+  joined: (column) => column,
   firstNonEmpty: (exprs) =>
     exprs.reduceRight((rest, e) => (rest === "" ? e : `if(${e} != '', ${e}, ${rest})`), ""),
   count: (cond) => `countIf(${cond})`,

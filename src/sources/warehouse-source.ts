@@ -101,7 +101,7 @@ async function readColumns(client: WarehouseClient, d: Dialect, database: string
   const rows = await client.query<{ table: string; column: string; type: string }>(
     d.name === "postgres"
       ? `SELECT table_name AS "table", column_name AS "column", data_type AS "type" FROM information_schema.columns WHERE table_schema = ${d.str(database)}`
-      : `SELECT table AS table, name AS column, type AS type FROM system.columns WHERE database = ${d.str(database)}`,
+      : `SELECT table, name AS column, type FROM system.columns WHERE database = ${d.str(database)}`,
   );
   const columns = new Map<string, Map<string, string>>();
   for (const r of rows) {
@@ -232,7 +232,10 @@ async function readTraits(
     traits.forEach((trait, i) => {
       const at = row[`t_${i}`];
       if (at === null || at === undefined) return;
-      entry.traits[trait] = traitValue(row[`v_${i}`]);
+      const value = row[`v_${i}`];
+      // ClickHouse sends 64-bit integers as text (JSON numbers lose precision past 2^53).
+      const int64 = /Int64/.test(w.ctx.columns.get(table.table)?.get(trait) ?? "");
+      entry.traits[trait] = int64 && typeof value === "string" ? Number(value) : traitValue(value);
       entry.times[trait] = new Date(Number(at)).toISOString();
     });
     out.set(String(row.id), entry);

@@ -82,7 +82,7 @@ export function resolvedEvents(ctx: WarehouseContext, where: (ts: string, recv: 
     "ju",
   );
   if (!m.aliases) {
-    return `SELECT ${d.firstNonEmpty(["g", d.text("user_account")])} AS account_id, ju AS user_id, type, event, path, ts, recv
+    return `SELECT ${d.firstNonEmpty(["g", d.joined("user_account")])} AS account_id, ju AS user_id, type, event, path, ts, recv
   FROM (${withUser}) x`;
   }
   const a = m.aliases;
@@ -95,16 +95,16 @@ export function resolvedEvents(ctx: WarehouseContext, where: (ts: string, recv: 
     "alias_user",
   );
   const withAlias = d.leftJoin(
-    `SELECT g, ju, ja, type, event, path, ts, recv, ${d.text("user_account")} AS user_account FROM (${withUser}) x1`,
+    `SELECT g, ju, ja, type, event, path, ts, recv, ${d.joined("user_account")} AS ua FROM (${withUser}) x1`,
     aliasUser,
     "ja",
   );
   const withAliasAccount = d.leftJoin(
-    `SELECT g, ju, type, event, path, ts, recv, user_account, ${d.text("alias_user")} AS alias_user FROM (${withAlias}) x2`,
-    userAccount("alias_user", "alias_account"),
-    "alias_user",
+    `SELECT g, ju, type, event, path, ts, recv, ua, ${d.joined("alias_user")} AS au FROM (${withAlias}) x2`,
+    userAccount("au", "alias_account"),
+    "au",
   );
-  return `SELECT ${d.firstNonEmpty(["g", "user_account", d.text("alias_account")])} AS account_id, ju AS user_id, type, event, path, ts, recv
+  return `SELECT ${d.firstNonEmpty(["g", "ua", d.joined("alias_account")])} AS account_id, ju AS user_id, type, event, path, ts, recv
   FROM (${withAliasAccount}) x3`;
 }
 

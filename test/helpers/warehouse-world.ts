@@ -1,5 +1,8 @@
 import pg from "pg";
+import type { Clickhouse } from "../../src/integrations/clickhouse/clickhouse-client.ts";
+import { chIdentifier } from "../../src/integrations/clickhouse/literals.ts";
 import { snakeCase } from "../../src/sources/warehouse-source.ts";
+import { createShardedTable } from "./clickhouse.ts";
 
 /** A row of a Segment warehouse table: column -> value (null: no value). */
 export type WarehouseRow = Record<string, unknown>;
@@ -141,5 +144,71 @@ export async function loadPostgresWarehouse(
     }
   } finally {
     await client.end();
+  }
+}
+
+/** The ClickHouse type of a column from its values: times as Int64 epoch ms (18.16 has no DateTime64). */
+function clickhouseType(column: string, values: unknown[]): string {
+  if (column === "id") return "String";
+  if (column === "timestamp" || column === "received_at") return "Int64";
+  const sample = values.find((v) => v !== null && v !== undefined);
+  if (sample instanceof Date) return "Nullable(Int64)";
+  if (typeof sample === "number") return "Nullable(Float64)";
+  if (typeof sample === "boolean") return "Nullable(UInt8)";
+  return "Nullable(String)";
+}
+
+/**
+ * Loads `tables` into ClickHouse database `database` in Segment's layout: each table a Distributed
+ * table over the two shards of the test cluster (rows spread by id) when `sharded`, else one
+ * MergeTree table. Times are Int64 epoch milliseconds.
+ */
+export async function loadClickhouseWarehouse(
+  ch: Clickhouse,
+  database: string,
+  tables: WarehouseTables,
+  options: { sharded: boolean },
+): Promise<void> {
+  for (const [table, rows] of Object.entries(tables) as [keyof WarehouseTables, WarehouseRow[]][]) {
+    const columns = [
+      ...new Set([
+        "id",
+        ...Object.keys(BASE_COLUMNS[table]),
+        "timestamp",
+        "received_at",
+        ...rows.flatMap((r) => Object.keys(r)),
+      ]),
+    ];
+    const ddl = columns
+      .map(
+        (c) =>
+          `${chIdentifier(c)} ${clickhouseType(
+            c,
+            rows.map((r) => r[c]),
+          )}`,
+      )
+      .join(", ");
+    let target: string;
+    if (options.sharded) {
+      target = (
+        await createShardedTable(database, table, ddl, "cityHash64(id)", { orderBy: "(timestamp, id)" })
+      ).table;
+    } else {
+      target = `${chIdentifier(database)}.${chIdentifier(table)}`;
+      await ch.exec(`CREATE TABLE ${target} (${ddl}) ENGINE = MergeTree ORDER BY (timestamp, id)`);
+    }
+    for (let i = 0; i < rows.length; i += 20_000) {
+      await ch.insert(
+        target,
+        rows.slice(i, i + 20_000).map((r) => {
+          const out: Record<string, unknown> = {};
+          for (const c of columns) {
+            const v = r[c];
+            out[c] = v instanceof Date ? v.getTime() : typeof v === "boolean" ? Number(v) : (v ?? null);
+          }
+          return out;
+        }),
+      );
+    }
   }
 }

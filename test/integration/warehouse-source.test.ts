@@ -5,12 +5,18 @@ import { importFile } from "../../src/app/jobs/import-file.ts";
 import { runScorePass } from "../../src/app/jobs/score-pass.ts";
 import { configVersion } from "../../src/config/load-config.ts";
 import type { PqlConfig } from "../../src/config/schema.ts";
+import { openClickhouse } from "../../src/integrations/clickhouse/clickhouse-client.ts";
 import { generateWorld } from "../../src/sample/generate-world.ts";
 import type { AccountFeatures } from "../../src/signals/account-features.ts";
 import { personaMatcher } from "../../src/signals/persona.ts";
 import { builtinSource, openSource, type SignalSource } from "../../src/sources/signal-source.ts";
 import { SourceError } from "../../src/sources/warehouse-source.ts";
 import { runCli } from "../helpers/cli.ts";
+import {
+  clickhouseAvailable,
+  createClickhouseDatabase,
+  SKIP_CLICKHOUSE_REASON,
+} from "../helpers/clickhouse.ts";
 import {
   createPostgresDatabase,
   createTestStore,
@@ -22,17 +28,64 @@ import {
 import { jobContext } from "../helpers/runtime.ts";
 import { SCORING_CONFIG } from "../helpers/scoring.ts";
 import { writeConfig } from "../helpers/slack-world.ts";
-import { loadPostgresWarehouse, toSegmentWarehouse } from "../helpers/warehouse-world.ts";
+import {
+  loadClickhouseWarehouse,
+  loadPostgresWarehouse,
+  toSegmentWarehouse,
+} from "../helpers/warehouse-world.ts";
 
 const DAY = 86_400_000;
 const END = new Date("2026-11-01T00:00:00.000Z");
 /** A past date: some events come after it, so nothing later may count. */
 const AT = new Date(END.getTime() - 9 * DAY - 3_600_000);
 
-const warehouseConfig = (database: string): PqlConfig => ({
+const configFor = (database: string, type: "postgres" | "clickhouse"): PqlConfig => ({
   ...SCORING_CONFIG,
-  source: { type: "postgres", preset: "segment-warehouse", database, chunkSize: 7 },
+  source: { type, preset: "segment-warehouse", database, chunkSize: 7 },
 });
+
+/** The world loaded into a warehouse: its URL and the `database` of `source:`. */
+interface LoadedWarehouse {
+  url: string;
+  database: string;
+  drop: () => Promise<void>;
+}
+
+type Tables = ReturnType<typeof toSegmentWarehouse>;
+
+/** Every warehouse the world is loaded into, beside the builtin store. */
+const WAREHOUSES: {
+  type: "postgres" | "clickhouse";
+  label: string;
+  skip: boolean;
+  load: (tables: Tables) => Promise<LoadedWarehouse>;
+}[] = [
+  {
+    type: "postgres",
+    label: "Segment's warehouse layout in a separate PostgreSQL database",
+    skip: !postgresAvailable,
+    load: async (tables) => {
+      const db = await createPostgresDatabase("pqlr_wh");
+      await loadPostgresWarehouse(db.url, "analytics", tables);
+      return { url: db.url, database: "analytics", drop: db.drop };
+    },
+  },
+  {
+    type: "clickhouse",
+    label: "ClickHouse, a Distributed table over two shards (one database each)",
+    skip: !clickhouseAvailable || !postgresAvailable,
+    load: async (tables) => {
+      const db = await createClickhouseDatabase("pqlr_wh");
+      const ch = openClickhouse(db.url);
+      try {
+        await loadClickhouseWarehouse(ch, db.database, tables, { sharded: true });
+      } finally {
+        await ch.close();
+      }
+      return { url: db.url, database: db.database, drop: db.drop };
+    },
+  },
+];
 
 function readLines(file: string): Record<string, unknown>[] {
   return fs
@@ -51,15 +104,17 @@ async function allFeatures(source: SignalSource, config: PqlConfig, at: Date): P
   return out;
 }
 
-describe.skipIf(!postgresAvailable)(
-  "warehouse source: one world, the builtin store and Segment's warehouse layout in PostgreSQL",
-  () => {
+describe.each(WAREHOUSES)(
+  "warehouse source: one world in the builtin store and in $label",
+  ({ type, skip, load }) => {
     let builtin: TestStore;
     let scoredFromWarehouse: TestStore;
-    let warehouse: { url: string; drop: () => Promise<void> };
+    let warehouse: LoadedWarehouse;
     let messages: Record<string, unknown>[];
+    const warehouseConfig = (database: string) => configFor(database, type);
 
     beforeAll(async () => {
+      if (skip) return;
       const dir = tempDir("pqlr-warehouse-");
       const world = await generateWorld({
         accounts: 40,
@@ -74,10 +129,9 @@ describe.skipIf(!postgresAvailable)(
         { db: builtin.db, clock: { now: () => END.getTime(), sleep: async () => {} } },
         world.file,
       );
-      warehouse = await createPostgresDatabase("pqlr_wh");
       const receivedAt = (m: Record<string, unknown>) =>
         new Date(new Date(String(m.timestamp)).getTime() + 60_000);
-      await loadPostgresWarehouse(warehouse.url, "analytics", toSegmentWarehouse(messages, receivedAt));
+      warehouse = await load(toSegmentWarehouse(messages, receivedAt));
       scoredFromWarehouse = await createTestStore("postgres");
     }, 300_000);
 
@@ -87,8 +141,8 @@ describe.skipIf(!postgresAvailable)(
       await warehouse?.drop();
     });
 
-    it("gives every account the same features at a past date as the builtin store", async () => {
-      const config = warehouseConfig("analytics");
+    it.skipIf(skip)("gives every account the same features at a past date as the builtin store", async () => {
+      const config = warehouseConfig(warehouse.database);
       const fromBuiltin = await allFeatures(builtinSource(builtin.db), SCORING_CONFIG, AT);
       const source = await openSource(config, scoredFromWarehouse.db, warehouse.url);
       try {
@@ -105,171 +159,188 @@ describe.skipIf(!postgresAvailable)(
       }
     });
 
-    it("scores every account the same, in a full pass and after an incremental one", async () => {
-      const config = warehouseConfig("analytics");
-      const loaded = { config, version: configVersion(config), path: "<test>" };
-      const builtinLoaded = {
-        config: SCORING_CONFIG,
-        version: configVersion(SCORING_CONFIG),
-        path: "<test>",
-      };
-      const scores = async (store: TestStore) =>
-        (
-          await store.db.sql.query<{ account_id: string; score: number; tier: string }>(
-            "SELECT account_id, score, tier FROM latest_scores ORDER BY account_id",
-          )
-        ).rows;
-      const fromBuiltin = await runScorePass({ ...jobContext(builtin.db, builtinLoaded, END) }, { now: AT });
-      const fromWarehouse = await runScorePass(
-        { ...jobContext(scoredFromWarehouse.db, loaded, END), settings: { sourceUrl: warehouse.url } },
-        { now: AT },
-      );
-      expect(fromWarehouse.mode).toBe("full");
-      expect(fromWarehouse.scored).toBe(fromBuiltin.scored);
-      expect(fromWarehouse.tiers).toEqual(fromBuiltin.tiers);
-      expect(await scores(scoredFromWarehouse)).toEqual(await scores(builtin));
-      // The mirrored accounts carry what HubSpot and Slack read.
-      const { rows } = await scoredFromWarehouse.db.sql.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM accounts WHERE name IS NOT NULL",
-      );
-      expect(rows[0]?.n).toBe(fromBuiltin.scored);
-
-      // A week on: the incremental pass picks the accounts whose windows moved or that got events.
-      const later = new Date(AT.getTime() + 7 * DAY);
-      const b2 = await runScorePass({ ...jobContext(builtin.db, builtinLoaded, END) }, { now: later });
-      const w2 = await runScorePass(
-        { ...jobContext(scoredFromWarehouse.db, loaded, END), settings: { sourceUrl: warehouse.url } },
-        { now: later },
-      );
-      expect(w2.mode).toBe("incremental");
-      expect(w2.scored).toBeGreaterThan(0);
-      expect(w2.tiers).toEqual(b2.tiers);
-      expect(await scores(scoredFromWarehouse)).toEqual(await scores(builtin));
-    });
-
-    it("config check --source lists every mapped table's rows and time range, and every missing one (exit 1)", async () => {
-      const dir = tempDir("pqlr-wh-cli-");
-      const good = writeConfig(dir, warehouseConfig("analytics"), "good.yaml");
-      const ok = await runCli(["config", "check", good.path, "--source", "--json"], {
-        PQL_SOURCE_URL: warehouse.url,
-      });
-      expect(ok.code, ok.stderr).toBe(0);
-      const report = ok.json as {
-        ok: boolean;
-        source: { problems: string[]; tables: { table: string; rows: number; from: string; to: string }[] };
-      };
-      expect(report.ok).toBe(true);
-      const tracks = messages.filter((m) => m.type === "track");
-      const times = tracks.map((m) => new Date(String(m.timestamp)).getTime());
-      expect(report.source.tables.find((t) => t.table === "tracks")).toEqual({
-        table: "tracks",
-        rows: tracks.length,
-        from: new Date(Math.min(...times)).toISOString(),
-        to: new Date(Math.max(...times)).toISOString(),
-      });
-      expect(report.source.tables.map((t) => t.table)).toEqual([
-        "tracks",
-        "pages",
-        "groups",
-        "identifies",
-        "aliases",
-      ]);
-      const text = await runCli(["config", "check", good.path, "--source"], {
-        PQL_SOURCE_URL: warehouse.url,
-      });
-      expect(text.stdout).toContain("every mapped table and column is there");
-
-      const wrong = warehouseConfig("analytics");
-      wrong.source = {
-        type: "postgres",
-        database: "analytics",
-        chunkSize: 100,
-        mapping: {
-          tracks: {
-            table: "tracks",
-            user: "user_id",
-            event: "event_name",
-            timestamp: "timestamp",
-            receivedAt: "received_at",
-          },
-          groups: {
-            table: "orgs",
-            account: "group_id",
-            user: "user_id",
-            timestamp: "timestamp",
-            receivedAt: "received_at",
-          },
-          identifies: {
-            table: "identifies",
-            user: "user_id",
-            timestamp: "timestamp",
-            receivedAt: "loaded_at",
-          },
-          notTraits: [],
-          notTraitPrefixes: [],
-        },
-      };
-      const bad = writeConfig(dir, wrong, "bad.yaml");
-      const failed = await runCli(["config", "check", bad.path, "--source", "--json"], {
-        PQL_SOURCE_URL: warehouse.url,
-      });
-      expect(failed.code).toBe(1);
-      expect((failed.json as { problems: string[] }).problems).toEqual([
-        "column analytics.tracks.event_name does not exist",
-        "table analytics.orgs does not exist (or the source user may not read it)",
-        "column analytics.identifies.loaded_at does not exist",
-      ]);
-      const unset = await runCli(["config", "check", good.path, "--source"], {});
-      expect(unset.code).toBe(1);
-      expect(unset.stdout).toContain("PQL_SOURCE_URL is not set");
-    });
-
-    it("names a missing table or column, and an unreachable source, before anything is written", async () => {
-      const config = warehouseConfig("analytics");
-      const loaded = { config, version: configVersion(config), path: "<test>" };
-      const client = new (await import("pg")).default.Client({ connectionString: warehouse.url });
-      await client.connect();
-      await client.query(
-        "CREATE SCHEMA broken; CREATE TABLE broken.tracks AS SELECT * FROM analytics.tracks WHERE false",
-      );
-      await client.query("CREATE TABLE broken.pages AS SELECT * FROM analytics.pages WHERE false");
-      await client.query("CREATE TABLE broken.groups AS SELECT * FROM analytics.groups WHERE false");
-      await client.query(
-        "CREATE TABLE broken.identifies AS SELECT id, user_id, received_at FROM analytics.identifies WHERE false",
-      );
-      await client.end();
-      const store = await createTestStore("embedded");
-      try {
-        const broken = warehouseConfig("broken");
-        const error = await runScorePass(
-          {
-            ...jobContext(store.db, { config: broken, version: configVersion(broken), path: "<test>" }, END),
-            settings: { sourceUrl: warehouse.url },
-          },
+    it.skipIf(skip)(
+      "scores every account the same, in a full pass and after an incremental one",
+      async () => {
+        const config = warehouseConfig(warehouse.database);
+        const loaded = { config, version: configVersion(config), path: "<test>" };
+        const builtinLoaded = {
+          config: SCORING_CONFIG,
+          version: configVersion(SCORING_CONFIG),
+          path: "<test>",
+        };
+        const scores = async (store: TestStore) =>
+          (
+            await store.db.sql.query<{ account_id: string; score: number; tier: string }>(
+              "SELECT account_id, score, tier FROM latest_scores ORDER BY account_id",
+            )
+          ).rows;
+        const fromBuiltin = await runScorePass(
+          { ...jobContext(builtin.db, builtinLoaded, END) },
           { now: AT },
-        ).catch((e) => e);
-        expect(error).toBeInstanceOf(SourceError);
-        expect(error.message).toContain("column broken.identifies.timestamp does not exist");
-        expect(error.message).toContain("table broken.aliases does not exist");
-        const unreachable = await runScorePass(
-          {
-            ...jobContext(store.db, loaded, END),
-            settings: { sourceUrl: "postgresql://reader:s3cret-pw@127.0.0.1:1/nowhere" },
-          },
-          { now: AT },
-        ).catch((e) => e);
-        expect(unreachable).toBeInstanceOf(SourceError);
-        expect(unreachable.category).toBe("unreachable");
-        expect(unreachable.message).not.toContain("s3cret-pw");
-        const { rows } = await store.db.sql.query<{ n: number }>(
-          "SELECT count(*)::int AS n FROM score_snapshots",
         );
-        expect(rows[0]?.n).toBe(0);
-      } finally {
-        await store.dispose();
-      }
-    });
+        const fromWarehouse = await runScorePass(
+          { ...jobContext(scoredFromWarehouse.db, loaded, END), settings: { sourceUrl: warehouse.url } },
+          { now: AT },
+        );
+        expect(fromWarehouse.mode).toBe("full");
+        expect(fromWarehouse.scored).toBe(fromBuiltin.scored);
+        expect(fromWarehouse.tiers).toEqual(fromBuiltin.tiers);
+        expect(await scores(scoredFromWarehouse)).toEqual(await scores(builtin));
+        // The mirrored accounts carry what HubSpot and Slack read.
+        const { rows } = await scoredFromWarehouse.db.sql.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM accounts WHERE name IS NOT NULL",
+        );
+        expect(rows[0]?.n).toBe(fromBuiltin.scored);
+
+        // A week on: the incremental pass picks the accounts whose windows moved or that got events.
+        const later = new Date(AT.getTime() + 7 * DAY);
+        const b2 = await runScorePass({ ...jobContext(builtin.db, builtinLoaded, END) }, { now: later });
+        const w2 = await runScorePass(
+          { ...jobContext(scoredFromWarehouse.db, loaded, END), settings: { sourceUrl: warehouse.url } },
+          { now: later },
+        );
+        expect(w2.mode).toBe("incremental");
+        expect(w2.scored).toBeGreaterThan(0);
+        expect(w2.tiers).toEqual(b2.tiers);
+        expect(await scores(scoredFromWarehouse)).toEqual(await scores(builtin));
+      },
+    );
+
+    it.skipIf(skip)(
+      "config check --source lists every mapped table's rows and time range, and every missing one (exit 1)",
+      async () => {
+        const dir = tempDir("pqlr-wh-cli-");
+        const good = writeConfig(dir, warehouseConfig(warehouse.database), "good.yaml");
+        const ok = await runCli(["config", "check", good.path, "--source", "--json"], {
+          PQL_SOURCE_URL: warehouse.url,
+        });
+        expect(ok.code, ok.stderr).toBe(0);
+        const report = ok.json as {
+          ok: boolean;
+          source: { problems: string[]; tables: { table: string; rows: number; from: string; to: string }[] };
+        };
+        expect(report.ok).toBe(true);
+        const tracks = messages.filter((m) => m.type === "track");
+        const times = tracks.map((m) => new Date(String(m.timestamp)).getTime());
+        expect(report.source.tables.find((t) => t.table === "tracks")).toEqual({
+          table: "tracks",
+          rows: tracks.length,
+          from: new Date(Math.min(...times)).toISOString(),
+          to: new Date(Math.max(...times)).toISOString(),
+        });
+        expect(report.source.tables.map((t) => t.table)).toEqual([
+          "tracks",
+          "pages",
+          "groups",
+          "identifies",
+          "aliases",
+        ]);
+        const text = await runCli(["config", "check", good.path, "--source"], {
+          PQL_SOURCE_URL: warehouse.url,
+        });
+        expect(text.stdout).toContain("every mapped table and column is there");
+
+        const wrong = warehouseConfig(warehouse.database);
+        wrong.source = {
+          type,
+          database: warehouse.database,
+          chunkSize: 100,
+          mapping: {
+            tracks: {
+              table: "tracks",
+              user: "user_id",
+              event: "event_name",
+              timestamp: "timestamp",
+              receivedAt: "received_at",
+            },
+            groups: {
+              table: "orgs",
+              account: "group_id",
+              user: "user_id",
+              timestamp: "timestamp",
+              receivedAt: "received_at",
+            },
+            identifies: {
+              table: "identifies",
+              user: "user_id",
+              timestamp: "timestamp",
+              receivedAt: "loaded_at",
+            },
+            notTraits: [],
+            notTraitPrefixes: [],
+          },
+        };
+        const bad = writeConfig(dir, wrong, "bad.yaml");
+        const failed = await runCli(["config", "check", bad.path, "--source", "--json"], {
+          PQL_SOURCE_URL: warehouse.url,
+        });
+        expect(failed.code).toBe(1);
+        expect((failed.json as { problems: string[] }).problems).toEqual([
+          `column ${warehouse.database}.tracks.event_name does not exist`,
+          `table ${warehouse.database}.orgs does not exist (or the source user may not read it)`,
+          `column ${warehouse.database}.identifies.loaded_at does not exist`,
+        ]);
+        const unset = await runCli(["config", "check", good.path, "--source"], {});
+        expect(unset.code).toBe(1);
+        expect(unset.stdout).toContain("PQL_SOURCE_URL is not set");
+      },
+    );
+
+    it.skipIf(skip || type !== "postgres")(
+      "names a missing table or column, and an unreachable source, before anything is written",
+      async () => {
+        const config = warehouseConfig(warehouse.database);
+        const loaded = { config, version: configVersion(config), path: "<test>" };
+        const client = new (await import("pg")).default.Client({ connectionString: warehouse.url });
+        await client.connect();
+        await client.query(
+          "CREATE SCHEMA broken; CREATE TABLE broken.tracks AS SELECT * FROM analytics.tracks WHERE false",
+        );
+        await client.query("CREATE TABLE broken.pages AS SELECT * FROM analytics.pages WHERE false");
+        await client.query("CREATE TABLE broken.groups AS SELECT * FROM analytics.groups WHERE false");
+        await client.query(
+          "CREATE TABLE broken.identifies AS SELECT id, user_id, received_at FROM analytics.identifies WHERE false",
+        );
+        await client.end();
+        const store = await createTestStore("embedded");
+        try {
+          const broken = warehouseConfig("broken");
+          const error = await runScorePass(
+            {
+              ...jobContext(
+                store.db,
+                { config: broken, version: configVersion(broken), path: "<test>" },
+                END,
+              ),
+              settings: { sourceUrl: warehouse.url },
+            },
+            { now: AT },
+          ).catch((e) => e);
+          expect(error).toBeInstanceOf(SourceError);
+          expect(error.message).toContain("column broken.identifies.timestamp does not exist");
+          expect(error.message).toContain("table broken.aliases does not exist");
+          const unreachable = await runScorePass(
+            {
+              ...jobContext(store.db, loaded, END),
+              settings: { sourceUrl: "postgresql://reader:s3cret-pw@127.0.0.1:1/nowhere" },
+            },
+            { now: AT },
+          ).catch((e) => e);
+          expect(unreachable).toBeInstanceOf(SourceError);
+          expect(unreachable.category).toBe("unreachable");
+          expect(unreachable.message).not.toContain("s3cret-pw");
+          const { rows } = await store.db.sql.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM score_snapshots",
+          );
+          expect(rows[0]?.n).toBe(0);
+        } finally {
+          await store.dispose();
+        }
+      },
+    );
   },
 );
 
 if (!postgresAvailable) describe.skip(SKIP_PG_REASON, () => {});
+if (!clickhouseAvailable) describe.skip(SKIP_CLICKHOUSE_REASON, () => {});
