@@ -198,6 +198,32 @@ interface FeatureRow {
   [column: string]: unknown;
 }
 
+/**
+ * The most bytes of listed keys (accounts, users) one statement carries. ClickHouse refuses a
+ * query over `max_query_size` (256 KiB by default, and a read-only user may not raise it), and the
+ * keys travel as literals: a list longer than this is split over several statements.
+ */
+export const MAX_LIST_BYTES = 160_000;
+
+/** `keys` in consecutive pieces whose literals stay within `maxBytes` (each key's text plus quoting). */
+export function byListBytes(keys: readonly string[], maxBytes = MAX_LIST_BYTES): string[][] {
+  const pieces: string[][] = [];
+  let piece: string[] = [];
+  let bytes = 0;
+  for (const key of keys) {
+    const size = Buffer.byteLength(key) + 4;
+    if (piece.length > 0 && bytes + size > maxBytes) {
+      pieces.push(piece);
+      piece = [];
+      bytes = 0;
+    }
+    piece.push(key);
+    bytes += size;
+  }
+  if (piece.length > 0) pieces.push(piece);
+  return pieces;
+}
+
 const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
 const msOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
@@ -225,8 +251,9 @@ async function readTraits(
   keys: readonly string[],
 ): Promise<Map<string, { traits: Record<string, unknown>; times: Record<string, string> }>> {
   const out = new Map<string, { traits: Record<string, unknown>; times: Record<string, string> }>();
-  if (keys.length === 0) return out;
-  const rows = await w.client.query<Record<string, unknown>>(traitsStatement(w.ctx, table, traits, keys));
+  const rows: Record<string, unknown>[] = [];
+  for (const piece of byListBytes(keys))
+    rows.push(...(await w.client.query<Record<string, unknown>>(traitsStatement(w.ctx, table, traits, piece))));
   for (const row of rows) {
     const entry = { traits: {} as Record<string, unknown>, times: {} as Record<string, string> };
     traits.forEach((trait, i) => {
@@ -291,13 +318,18 @@ export async function warehouseSource(
         .filter((c, i, all) => all.indexOf(c) === i && userColumns.has(c));
       return async (now, ids) => {
         if (ids.length === 0) return [];
-        const rows = await w.client.query<FeatureRow>(
-          featuresStatement(ctx, config, {
-            now,
-            accountIds: ids,
-            previousCounts: options.previousCounts === true,
-          }),
-        );
+        const rows: FeatureRow[] = [];
+        // One statement per chunk, unless its ids would make the statement too long to send.
+        for (const piece of byListBytes(ids))
+          rows.push(
+            ...(await w.client.query<FeatureRow>(
+              featuresStatement(ctx, config, {
+                now,
+                accountIds: piece,
+                previousCounts: options.previousCounts === true,
+              }),
+            )),
+          );
         const users = [...new Set(rows.flatMap((r) => r.users ?? []))].sort();
         const [accounts, people] = await Promise.all([
           readTraits(
