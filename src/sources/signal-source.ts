@@ -5,7 +5,13 @@ import { type FeaturesOptions, readAccountFeatures } from "../store/account-feat
 import type { Database } from "../store/database.ts";
 import { attributeMessages } from "../store/message-store.ts";
 import { personaKeys } from "../store/persona-store.ts";
-import { accountCount, accountIdsAsOf, changedAccountIds, type LastPass } from "../store/score-store.ts";
+import {
+  accountCount,
+  accountIdsAsOf,
+  changedAccountIds,
+  type LastPass,
+  newestEventAt,
+} from "../store/score-store.ts";
 import { warehouseSource } from "./warehouse-source.ts";
 
 /**
@@ -35,6 +41,8 @@ export interface SignalSource {
     personaOf: PersonaMatcher,
     options?: FeaturesOptions,
   ): Promise<(now: Date, accountIds: readonly string[]) => Promise<AccountFeatures[]>>;
+  /** The newest event's time (any call type), null when there is none: what the stale-data warning reads. */
+  newestEventAt(): Promise<Date | null>;
   /** Accounts per read. */
   readonly chunkSize: number;
   close(): Promise<void>;
@@ -50,6 +58,7 @@ export function builtinSource(db: Database): SignalSource {
     },
     accountIds: (now, among) => accountIdsAsOf(db, now, among),
     accountCount: () => accountCount(db),
+    newestEventAt: () => newestEventAt(db),
     changedAccountIds: (last, now, windowDays) => changedAccountIds(db, last, now, windowDays),
     featureReader: async (config, personaOf, options) => {
       const personas = await personaKeys(db, personaOf);
@@ -68,4 +77,18 @@ export async function openSource(
   const source = config.source;
   if (!source || source.type === "builtin") return builtinSource(db);
   return warehouseSource(source, sourceUrl);
+}
+
+/** The newest event of the config's source (opened and closed for it). */
+export async function sourceNewestEventAt(
+  config: PqlConfig,
+  db: Database,
+  sourceUrl: string | undefined,
+): Promise<Date | null> {
+  const source = await openSource(config, db, sourceUrl);
+  try {
+    return await source.newestEventAt();
+  } finally {
+    await source.close();
+  }
 }

@@ -80,8 +80,25 @@ function postgresClient(url: string): WarehouseClient {
   };
 }
 
+/** What ClickHouse sources of this process have read: their queries and the bytes of the answers. */
+const clickhouseReads = { queries: 0, bytes: 0 };
+
+/**
+ * The queries ClickHouse sources have sent in this process and the bytes of their answers (the
+ * JSONEachRow bodies as received), since it started: what travelled from the warehouse, for
+ * benchmarks. A PostgreSQL source is not counted.
+ */
+export function sourceBytesRead(): { queries: number; bytes: number } {
+  return { ...clickhouseReads };
+}
+
 function clickhouseClient(url: string): WarehouseClient {
-  const ch = openClickhouse(url);
+  const ch = openClickhouse(url, {
+    onResponseBytes: (bytes) => {
+      clickhouseReads.queries++;
+      clickhouseReads.bytes += bytes;
+    },
+  });
   return {
     async query<T>(sql: string) {
       try {
@@ -253,7 +270,9 @@ async function readTraits(
   const out = new Map<string, { traits: Record<string, unknown>; times: Record<string, string> }>();
   const rows: Record<string, unknown>[] = [];
   for (const piece of byListBytes(keys))
-    rows.push(...(await w.client.query<Record<string, unknown>>(traitsStatement(w.ctx, table, traits, piece))));
+    rows.push(
+      ...(await w.client.query<Record<string, unknown>>(traitsStatement(w.ctx, table, traits, piece))),
+    );
   for (const row of rows) {
     const entry = { traits: {} as Record<string, unknown>, times: {} as Record<string, string> };
     traits.forEach((trait, i) => {
@@ -290,6 +309,20 @@ export async function warehouseSource(
       return all.filter((id) => wanted.has(id));
     },
     accountCount: async () => (await accountIds(new Date(8.64e15))).length,
+    newestEventAt: async () => {
+      const { dialect: d, mapping: m } = ctx;
+      let newest: number | null = null;
+      for (const t of [m.tracks, m.pages, m.screens, m.groups, m.identifies]) {
+        if (!t) continue;
+        const ms = d.ms(d.id(t.timestamp), ctx.columns.get(t.table)?.get(t.timestamp) ?? "");
+        const [row] = await w.client.query<{ n: unknown; last: unknown }>(
+          `SELECT count(*) AS n, max(${ms}) AS last FROM ${d.table(ctx.database, t.table)}`,
+        );
+        if (Number(row?.n ?? 0) > 0 && row?.last !== null && row?.last !== undefined)
+          newest = Math.max(newest ?? Number.NEGATIVE_INFINITY, Number(row.last));
+      }
+      return newest === null ? null : new Date(newest);
+    },
     changedAccountIds: async (last, now, windowDays) => {
       const slices: [number, number][] = [];
       if (now.getTime() > last.asOf.getTime()) {
@@ -345,11 +378,16 @@ export async function warehouseSource(
             users,
           ),
         ]);
+        // The matcher runs once per distinct (title, persona trait) pair, as the builtin store's does.
         const personaOfUser = new Map<string, string | null>();
+        const byPair = new Map<string, string | null>();
         for (const id of users) {
           const p = people.get(id);
           const fields = p ? userFields(p.traits, p.times) : {};
-          personaOfUser.set(id, personaOf({ title: fields.title ?? null, persona: fields.persona ?? null }));
+          const pair = { title: fields.title ?? null, persona: fields.persona ?? null };
+          const key = JSON.stringify([pair.title, pair.persona]);
+          if (!byPair.has(key)) byPair.set(key, personaOf(pair));
+          personaOfUser.set(id, byPair.get(key) ?? null);
         }
         return rows.map((r) => toFeatures(r, config, accounts.get(r.account_id), personaOfUser, options));
       };

@@ -208,6 +208,46 @@ describe.each(WAREHOUSES)(
     );
 
     it.skipIf(skip)(
+      "the CLI's score and explain read the warehouse (PQL_SOURCE_URL), scores land in pql-router's database",
+      async () => {
+        const dir = tempDir("pqlr-wh-score-");
+        const file = writeConfig(dir, warehouseConfig(warehouse.database), "pql-router.config.yaml");
+        const store = await createTestStore("postgres");
+        try {
+          const env = {
+            ...store.env,
+            PQL_CONFIG: file.path,
+            PQL_SOURCE_URL: warehouse.url,
+            PQL_DATA_DIR: dir,
+          };
+          const scored = await runCli(["score", "--at", AT.toISOString(), "--json"], env);
+          expect(scored.code, scored.stderr).toBe(0);
+          const out = scored.json as {
+            summary: { scored: number; mode: string };
+            warnings: string[];
+            accounts: { accountId: string; score: number }[];
+          };
+          const { rows } = await builtin.db.sql.query<{ n: number }>(
+            "SELECT count(DISTINCT account_id)::int AS n FROM messages WHERE timestamp <= $1",
+            [AT.toISOString()],
+          );
+          expect(out.summary.scored).toBe(rows[0]?.n);
+          expect(out.summary.mode).toBe("full");
+          // The newest event is read from the warehouse: 9 days after --at is no stale data.
+          expect(out.warnings).toEqual([]);
+          const top = out.accounts[0] as { accountId: string; score: number };
+          const explained = await runCli(["explain", top.accountId, "--at", AT.toISOString(), "--json"], env);
+          expect(explained.code, explained.stderr).toBe(0);
+          expect((explained.json as { score: number }).score).toBe(top.score);
+          // The secret never shows.
+          expect(scored.stderr + scored.stdout).not.toContain(warehouse.url);
+        } finally {
+          await store.dispose();
+        }
+      },
+    );
+
+    it.skipIf(skip)(
       "config check --source lists every mapped table's rows and time range, and every missing one (exit 1)",
       async () => {
         const dir = tempDir("pqlr-wh-cli-");

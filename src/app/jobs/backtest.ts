@@ -104,6 +104,12 @@ export function backtestDays(
  */
 export async function runBacktest(db: Database, options: BacktestOptions): Promise<Backtest> {
   const started = performance.now();
+  const warehouse = options.configs.find((c) => c.config.source && c.config.source.type !== "builtin");
+  if (warehouse)
+    throw new UsageError(
+      `backtest: ${warehouse.label} reads signals from a ${warehouse.config.source?.type} warehouse (source:), and the replay reads pql-router's own messages only`,
+      "replay from a warehouse is not supported yet: import the history into the builtin store to backtest it",
+    );
   const newest = await newestEventAt(db);
   if (!newest) throw new UsageError("backtest: there are no events to replay: import or ingest some first");
   const { days, everyDays, horizonDays } = backtestDays(options, newest);

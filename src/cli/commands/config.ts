@@ -21,7 +21,11 @@ export const configCheckCommand: Command = {
       const c = result.config;
       const warnings = configWarnings(c);
       let coverage: SignalCoverage | null = null;
-      if (values["against-data"] === true) {
+      if (values["against-data"] === true && c.source && c.source.type !== "builtin") {
+        warnings.push(
+          "--against-data counts the builtin store's messages; this config reads a warehouse (source:): use --source",
+        );
+      } else if (values["against-data"] === true) {
         const rt = await ctx.runtime();
         coverage = await signalCoverage(rt.db, c);
         for (const s of c.signals) {

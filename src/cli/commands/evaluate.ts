@@ -1,7 +1,7 @@
 import { staleDataWarning } from "../../config/config-warnings.ts";
 import { evaluate } from "../../signals/evaluate.ts";
+import { sourceNewestEventAt } from "../../sources/signal-source.ts";
 import { scoredOutcomes } from "../../store/outcome-store.ts";
-import { newestEventAt } from "../../store/score-store.ts";
 import type { Command } from "../command.ts";
 import { atOption } from "../command.ts";
 import { keyValues, table } from "../output.ts";
@@ -14,7 +14,11 @@ export const evaluateCommand: Command = {
     const asOf = atOption(values.at, ctx.clock);
     const rt = await ctx.runtime({ config: true });
     const result = evaluate(await scoredOutcomes(rt.db, asOf));
-    const stale = staleDataWarning(await newestEventAt(rt.db), asOf, rt.config.config);
+    const stale = staleDataWarning(
+      await sourceNewestEventAt(rt.config.config, rt.db, rt.settings.sourceUrl),
+      asOf,
+      rt.config.config,
+    );
     const warnings = stale ? [stale] : [];
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
     const text =

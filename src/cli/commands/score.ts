@@ -1,7 +1,8 @@
 import { runScorePass, type ScorePassOptions, type ScorePassResult } from "../../app/jobs/score-pass.ts";
 import type { Runtime } from "../../app/runtime.ts";
 import { staleDataWarning } from "../../config/config-warnings.ts";
-import { newestEventAt, type RankedAccount, rankedAccounts } from "../../store/score-store.ts";
+import { sourceNewestEventAt } from "../../sources/signal-source.ts";
+import { type RankedAccount, rankedAccounts } from "../../store/score-store.ts";
 import { atOption, type CliContext, type Command, intOption } from "../command.ts";
 import { formatNumber, table } from "../output.ts";
 import { createProgress } from "../progress.ts";
@@ -17,7 +18,11 @@ export const scoreCommand: Command = {
     // A pass for a past date (--at) is a backtest: it never routes accounts to sales.
     const route = values.at === undefined;
     const summary = await scorePass(ctx, rt, { now, full: values.full === true, route });
-    const stale = staleDataWarning(await newestEventAt(rt.db), now, rt.config.config);
+    const stale = staleDataWarning(
+      await sourceNewestEventAt(rt.config.config, rt.db, rt.settings.sourceUrl),
+      now,
+      rt.config.config,
+    );
     const warnings = stale ? [stale] : [];
     if (values.json !== true) {
       const ranking = renderRanking(await rankedAccounts(rt.db, now, limit), summary);
