@@ -53,6 +53,8 @@ export interface Dialect {
   ): string;
   /** Every column of `left` and `right` (queries), joined on one column of both (`using`); the right side holds one row per key. */
   leftJoin(left: string, right: string, using: string): string;
+  /** Text compared byte by byte (UTF-8), whatever the collation. */
+  byteOrder(text: string): string;
   /** Integer division of epoch ms into UTC day numbers. */
   day(ms: string): string;
 }
@@ -96,6 +98,7 @@ export const postgresDialect: Dialect = {
     `SELECT DISTINCT ON (${key}) ${key} AS ${keyAs}, ${value} AS ${valueAs} FROM ${from} WHERE ${key} <> '' ORDER BY ${key}, ${order} DESC`,
   leftJoin: (left, right, using) => `SELECT * FROM (${left}) l LEFT JOIN (${right}) r USING (${using})`,
   day: (ms) => `floor(${ms} / 86400000)`,
+  byteOrder: (text) => `(${text}) COLLATE "C"`,
 };
 
 export const clickhouseDialect: Dialect = {
@@ -130,6 +133,7 @@ export const clickhouseDialect: Dialect = {
   // GLOBAL: on a Distributed table the right side is built once and sent to every shard.
   leftJoin: (left, right, using) => `SELECT * FROM (${left}) GLOBAL ANY LEFT JOIN (${right}) USING ${using}`,
   day: (ms) => `intDiv(toUInt64(${ms}), 86400000)`,
+  byteOrder: (text) => text,
 };
 
 export const DIALECTS = { postgres: postgresDialect, clickhouse: clickhouseDialect } as const;

@@ -131,6 +131,19 @@ export const sourceSchema = z
           .min(1)
           .default(10_000)
           .describe("accounts aggregated per statement (each statement scans the event tables once)"),
+        loadDelayHours: z
+          .number({ error: "expected hours >= 0" })
+          .min(0, { error: "expected hours >= 0" })
+          .default(24)
+          .describe(
+            "how long after its receivedAt a row may reach the warehouse (Segment loads in batches, every 1 to 24 hours by plan): incremental passes look back this much further; 0 when receivedAt is the load time",
+          ),
+        timeoutSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .default(600)
+          .describe("a warehouse statement running longer fails the pass (nothing is written)"),
       }),
     ],
     { error: "expected type: builtin, postgres or clickhouse" },

@@ -9,6 +9,7 @@ import { clickhouseDialect, type Dialect, postgresDialect } from "./dialect.ts";
 import type { SignalSource } from "./signal-source.ts";
 import { mappingOf, type SourceMapping, type WarehouseSourceConfig } from "./source-config.ts";
 import {
+  accountCountStatement,
   accountsStatement,
   changedStatement,
   featuresStatement,
@@ -55,8 +56,13 @@ const PG_CATEGORY: Record<string, SourceErrorCategory> = {
   "3D000": "missing-database",
 };
 
-function postgresClient(url: string): WarehouseClient {
-  const pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 10_000 });
+function postgresClient(url: string, timeoutMs: number): WarehouseClient {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 2,
+    connectionTimeoutMillis: 10_000,
+    statement_timeout: timeoutMs,
+  });
   pool.on("error", () => {});
   return {
     async query<T>(sql: string) {
@@ -92,8 +98,9 @@ export function sourceBytesRead(): { queries: number; bytes: number } {
   return { ...clickhouseReads };
 }
 
-function clickhouseClient(url: string): WarehouseClient {
+function clickhouseClient(url: string, timeoutMs: number): WarehouseClient {
   const ch = openClickhouse(url, {
+    timeoutMs,
     onResponseBytes: (bytes) => {
       clickhouseReads.queries++;
       clickhouseReads.bytes += bytes;
@@ -180,7 +187,9 @@ export async function openWarehouse(
       "set PQL_SOURCE_URL to the warehouse's connection URL (it is read from the environment only)",
     );
   const dialect = source.type === "postgres" ? postgresDialect : clickhouseDialect;
-  const client = source.type === "postgres" ? postgresClient(url) : clickhouseClient(url);
+  const timeoutMs = source.timeoutSeconds * 1000;
+  const client =
+    source.type === "postgres" ? postgresClient(url, timeoutMs) : clickhouseClient(url, timeoutMs);
   try {
     const mapping = mappingOf(source);
     const columns = await readColumns(client, dialect, source.database);
@@ -296,19 +305,23 @@ export async function warehouseSource(
 ): Promise<SignalSource> {
   const w = await openWarehouse(source, url);
   const { ctx } = w;
-  const accountIds = async (now: Date) =>
-    (await w.client.query<{ account_id: string }>(accountsStatement(ctx, now))).map((r) => r.account_id);
+  const ids = async (sql: string) =>
+    (await w.client.query<{ account_id: string }>(sql)).map((r) => r.account_id);
   return {
     type: source.type,
     chunkSize: source.chunkSize,
     prepare: async () => {},
     accountIds: async (now, among) => {
-      const all = await accountIds(now);
-      if (!among) return all;
-      const wanted = new Set(among);
-      return all.filter((id) => wanted.has(id));
+      if (!among) return ids(accountsStatement(ctx, now));
+      // Only the accounts asked about (an incremental pass's changed ones), in pieces short enough to send.
+      const found: string[] = [];
+      for (const piece of byListBytes(among)) found.push(...(await ids(accountsStatement(ctx, now, piece))));
+      return found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     },
-    accountCount: async () => (await accountIds(new Date(8.64e15))).length,
+    accountCount: async () => {
+      const [row] = await w.client.query<{ n: unknown }>(accountCountStatement(ctx));
+      return Number(row?.n ?? 0);
+    },
     newestEventAt: async () => {
       const { dialect: d, mapping: m } = ctx;
       let newest: number | null = null;
@@ -330,9 +343,9 @@ export async function warehouseSource(
         for (const days of new Set(windowDays.flatMap((d) => [d, 2 * d])))
           slices.push([last.asOf.getTime() - days * 86_400_000, now.getTime() - days * 86_400_000]);
       }
-      const rows = await w.client.query<{ account_id: string }>(
-        changedStatement(ctx, last.startedAt, slices),
-      );
+      // Rows received before the last pass may have reached the warehouse after it: look back by the load delay.
+      const since = new Date(last.startedAt.getTime() - source.loadDelayHours * 3_600_000);
+      const rows = await w.client.query<{ account_id: string }>(changedStatement(ctx, since, slices));
       return rows.map((r) => r.account_id);
     },
     featureReader: async (config, personaOf, options = {}) => {

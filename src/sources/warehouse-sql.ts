@@ -40,9 +40,14 @@ function eventTables(m: SourceMapping) {
  * event's own (Segment: context_group_id), else its user's latest group, else the latest group of
  * the user its anonymous id is aliased to: the attribution the builtin store makes as messages
  * and group calls arrive. Group calls belong to their group; identifies to their user's account.
- * `where(ts, recv)` filters each table before anything is joined (time bounds).
+ * `where(ts, recv, account)` filters each table before anything is joined: time bounds, and a
+ * first cut on the account (`account` is the table's own account column as text, '' for
+ * identifies, whose account is always resolved through the user).
  */
-export function resolvedEvents(ctx: WarehouseContext, where: (ts: string, recv: string) => string): string {
+export function resolvedEvents(
+  ctx: WarehouseContext,
+  where: (ts: string, recv: string, account: string) => string,
+): string {
   const { dialect: d, database, mapping: m } = ctx;
   const ms = (table: string, column: string) => d.ms(d.id(column), typeOf(ctx, table, column));
   const txt = (column: string | undefined) => (column ? d.text(d.id(column)) : "''");
@@ -55,7 +60,7 @@ export function resolvedEvents(ctx: WarehouseContext, where: (ts: string, recv: 
     const event = e.event ? txt(e.event) : e.path ? d.firstNonEmpty([txt(e.name), path]) : txt(e.name);
     branches.push(
       `SELECT ${txt(e.t.account)} AS g, ${txt(e.t.user)} AS ju, ${txt(e.t.anonymousId)} AS ja, ${d.str(e.type)} AS type, ` +
-        `${event} AS event, ${path} AS path, ${ts} AS ts, ${recv} AS recv FROM ${d.table(database, e.t.table)} WHERE ${where(ts, recv)}`,
+        `${event} AS event, ${path} AS path, ${ts} AS ts, ${recv} AS recv FROM ${d.table(database, e.t.table)} WHERE ${where(ts, recv, txt(e.t.account))}`,
     );
   }
   const g = m.groups;
@@ -63,14 +68,14 @@ export function resolvedEvents(ctx: WarehouseContext, where: (ts: string, recv: 
   const grecv = ms(g.table, g.receivedAt);
   branches.push(
     `SELECT ${txt(g.account)} AS g, ${txt(g.user)} AS ju, '' AS ja, 'group' AS type, '' AS event, '' AS path, ` +
-      `${gts} AS ts, ${grecv} AS recv FROM ${d.table(database, g.table)} WHERE ${where(gts, grecv)}`,
+      `${gts} AS ts, ${grecv} AS recv FROM ${d.table(database, g.table)} WHERE ${where(gts, grecv, txt(g.account))}`,
   );
   const i = m.identifies;
   const its = ms(i.table, i.timestamp);
   const irecv = ms(i.table, i.receivedAt);
   branches.push(
     `SELECT '' AS g, ${txt(i.user)} AS ju, '' AS ja, 'identify' AS type, '' AS event, '' AS path, ` +
-      `${its} AS ts, ${irecv} AS recv FROM ${d.table(database, i.table)} WHERE ${where(its, irecv)}`,
+      `${its} AS ts, ${irecv} AS recv FROM ${d.table(database, i.table)} WHERE ${where(its, irecv, "''")}`,
   );
   const all = `(${branches.join("\nUNION ALL\n")}) ev`;
   // Each user's latest group (their account), and each anonymous id's latest alias.
@@ -166,7 +171,17 @@ export function featuresStatement(
       columns.push(`${d.count(`${match} AND ts <= ${now - w} AND ts > ${now - 2 * w}`)} AS p_${k}`);
     columns.push(`${d.minIf("ts", match)} AS f_${k}`);
   });
-  const events = resolvedEvents(ctx, (ts) => `${ts} <= ${now}`);
+  // A first cut before the joins: an event whose own account lies outside the chunk's range of
+  // ids cannot be the chunk's (the ids come sorted, so a full pass's chunks are ranges); events
+  // without an account of their own go on to be resolved through their user.
+  // Compared byte by byte (UTF-8) on both engines, whatever the database's collation.
+  const ids = [...o.accountIds].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const first = d.str(ids[0] ?? "");
+  const last = d.str(ids[ids.length - 1] ?? "");
+  const events = resolvedEvents(ctx, (ts, _recv, account) => {
+    const a = d.byteOrder(account);
+    return `${ts} <= ${now} AND (${account} = '' OR (${a} >= ${first} AND ${a} <= ${last}))`;
+  });
   return `SELECT ${columns.join(",\n  ")}
 FROM (${events}) e
 WHERE ${d.inList("account_id", o.accountIds)}
@@ -175,9 +190,17 @@ ORDER BY account_id`;
 }
 
 /** The accounts with any event at or before `now`. */
-export function accountsStatement(ctx: WarehouseContext, now: Date): string {
+export function accountsStatement(ctx: WarehouseContext, now: Date, among?: readonly string[]): string {
+  const d = ctx.dialect;
   const events = resolvedEvents(ctx, (ts) => `${ts} <= ${now.getTime()}`);
-  return `SELECT DISTINCT account_id FROM (${events}) e WHERE account_id != '' ORDER BY account_id`;
+  const scope = among ? ` AND ${d.inList("account_id", among)}` : "";
+  return `SELECT DISTINCT account_id FROM (${events}) e WHERE account_id != ''${scope} ORDER BY account_id`;
+}
+
+/** How many accounts have any event (counted in the warehouse: no id travels). */
+export function accountCountStatement(ctx: WarehouseContext): string {
+  const events = resolvedEvents(ctx, () => (ctx.dialect.name === "postgres" ? "true" : "1"));
+  return `SELECT count(DISTINCT account_id) AS n FROM (${events}) e WHERE account_id != ''`;
 }
 
 /**

@@ -147,62 +147,116 @@ export async function loadPostgresWarehouse(
   }
 }
 
-/** The ClickHouse type of a column from its values: times as Int64 epoch ms (18.16 has no DateTime64). */
-function clickhouseType(column: string, values: unknown[]): string {
+/**
+ * The ClickHouse type of a column from its values (times as Int64 epoch ms: 18.16 has no
+ * DateTime64); null when every value is null (such a column is made Nullable(String)).
+ */
+function clickhouseType(column: string, values: Iterable<unknown>): string | null {
   if (column === "id") return "String";
   if (column === "timestamp" || column === "received_at") return "Int64";
-  const sample = values.find((v) => v !== null && v !== undefined);
+  let sample: unknown;
+  for (const v of values)
+    if (v !== null && v !== undefined) {
+      sample = v;
+      break;
+    }
+  if (sample === undefined) return null;
   if (sample instanceof Date) return "Nullable(Int64)";
   if (typeof sample === "number") return "Nullable(Float64)";
   if (typeof sample === "boolean") return "Nullable(UInt8)";
   return "Nullable(String)";
 }
 
+/** Each table's columns, in order, with their ClickHouse types (null: no value seen yet, made Nullable(String)). */
+export type ClickhouseWarehouseColumns = Record<keyof WarehouseTables, Map<string, string | null>>;
+
 /**
- * Loads `tables` into ClickHouse database `database` in Segment's layout: each table a Distributed
- * table over the two shards of the test cluster (rows spread by id) when `sharded`, else one
- * MergeTree table. Times are Int64 epoch milliseconds.
+ * The ClickHouse columns of `tables`: the mapped ones, then every column any row has, each typed
+ * from its first value. Given `into` (the columns of the batches before), adds to it: new columns
+ * go last, and a column seen only as null so far takes the type of its first value. So a world
+ * converted and loaded in pieces gets the tables it would get whole.
  */
-export async function loadClickhouseWarehouse(
-  ch: Clickhouse,
-  database: string,
+export function clickhouseWarehouseColumns(
   tables: WarehouseTables,
-  options: { sharded: boolean },
-): Promise<void> {
+  into?: ClickhouseWarehouseColumns,
+): ClickhouseWarehouseColumns {
+  const out = into ?? {
+    tracks: new Map(),
+    pages: new Map(),
+    identifies: new Map(),
+    groups: new Map(),
+    aliases: new Map(),
+  };
   for (const [table, rows] of Object.entries(tables) as [keyof WarehouseTables, WarehouseRow[]][]) {
-    const columns = [
-      ...new Set([
-        "id",
-        ...Object.keys(BASE_COLUMNS[table]),
-        "timestamp",
-        "received_at",
-        ...rows.flatMap((r) => Object.keys(r)),
-      ]),
-    ];
-    const ddl = columns
-      .map(
-        (c) =>
-          `${chIdentifier(c)} ${clickhouseType(
+    const columns = out[table];
+    const names = new Set(["id", ...Object.keys(BASE_COLUMNS[table]), "timestamp", "received_at"]);
+    for (const r of rows) for (const c of Object.keys(r)) names.add(c);
+    for (const c of names)
+      if (!columns.has(c) || columns.get(c) === null)
+        columns.set(
+          c,
+          clickhouseType(
             c,
             rows.map((r) => r[c]),
-          )}`,
-      )
-      .join(", ");
-    let target: string;
+          ),
+        );
+  }
+  return out;
+}
+
+/**
+ * Creates the tables of `columns` in ClickHouse database `database`, empty: each a Distributed
+ * table over the two shards of the test cluster (rows spread by id) when `sharded`, else one
+ * MergeTree table. Returns the MergeTree tables made (the shards' when sharded), as SQL.
+ */
+export async function createClickhouseWarehouse(
+  ch: Clickhouse,
+  database: string,
+  columns: ClickhouseWarehouseColumns,
+  options: { sharded: boolean },
+): Promise<string[]> {
+  const local: string[] = [];
+  for (const [table, typed] of Object.entries(columns) as [
+    keyof WarehouseTables,
+    Map<string, string | null>,
+  ][]) {
+    const ddl = [...typed].map(([c, type]) => `${chIdentifier(c)} ${type ?? "Nullable(String)"}`).join(", ");
     if (options.sharded) {
-      target = (
-        await createShardedTable(database, table, ddl, "cityHash64(id)", { orderBy: "(timestamp, id)" })
-      ).table;
+      const sharded = await createShardedTable(database, table, ddl, "cityHash64(id)", {
+        orderBy: "(timestamp, id)",
+      });
+      local.push(...sharded.shardTables);
     } else {
-      target = `${chIdentifier(database)}.${chIdentifier(table)}`;
+      const target = `${chIdentifier(database)}.${chIdentifier(table)}`;
       await ch.exec(`CREATE TABLE ${target} (${ddl}) ENGINE = MergeTree ORDER BY (timestamp, id)`);
+      local.push(target);
     }
-    for (let i = 0; i < rows.length; i += 20_000) {
+  }
+  return local;
+}
+
+/**
+ * Appends `tables` to the tables createClickhouseWarehouse made with `columns` (which must hold
+ * every column of `tables`: clickhouseWarehouseColumns over them), `batchRows` rows per INSERT
+ * (default 20,000).
+ */
+export async function appendClickhouseWarehouse(
+  ch: Clickhouse,
+  database: string,
+  columns: ClickhouseWarehouseColumns,
+  tables: WarehouseTables,
+  options: { batchRows?: number } = {},
+): Promise<void> {
+  const batchRows = options.batchRows ?? 20_000;
+  for (const [table, rows] of Object.entries(tables) as [keyof WarehouseTables, WarehouseRow[]][]) {
+    const names = [...columns[table].keys()];
+    const target = `${chIdentifier(database)}.${chIdentifier(table)}`;
+    for (let i = 0; i < rows.length; i += batchRows) {
       await ch.insert(
         target,
-        rows.slice(i, i + 20_000).map((r) => {
+        rows.slice(i, i + batchRows).map((r) => {
           const out: Record<string, unknown> = {};
-          for (const c of columns) {
+          for (const c of names) {
             const v = r[c];
             out[c] = v instanceof Date ? v.getTime() : typeof v === "boolean" ? Number(v) : (v ?? null);
           }
@@ -211,4 +265,21 @@ export async function loadClickhouseWarehouse(
       );
     }
   }
+}
+
+/**
+ * Loads `tables` into ClickHouse database `database` in Segment's layout: each table a Distributed
+ * table over the two shards of the test cluster (rows spread by id) when `sharded`, else one
+ * MergeTree table. Times are Int64 epoch milliseconds. (In pieces: clickhouseWarehouseColumns
+ * over every piece, createClickhouseWarehouse, then appendClickhouseWarehouse per piece.)
+ */
+export async function loadClickhouseWarehouse(
+  ch: Clickhouse,
+  database: string,
+  tables: WarehouseTables,
+  options: { sharded: boolean },
+): Promise<void> {
+  const columns = clickhouseWarehouseColumns(tables);
+  await createClickhouseWarehouse(ch, database, columns, options);
+  await appendClickhouseWarehouse(ch, database, columns, tables);
 }

@@ -113,6 +113,8 @@ describe.skipIf(!clickhouseAvailable)("hostile values through ClickHouse literal
           preset: "segment-warehouse",
           database: warehouse.database,
           chunkSize: 10,
+          loadDelayHours: 0,
+          timeoutSeconds: 120,
         },
       },
       builtin.db,
@@ -143,6 +145,8 @@ describe.skipIf(!clickhouseAvailable)("hostile values through ClickHouse literal
           type: "clickhouse",
           database: warehouse.database,
           chunkSize: 10,
+          loadDelayHours: 0,
+          timeoutSeconds: 120,
           mapping: {
             tracks: {
               table: "tracks",
@@ -183,6 +187,8 @@ describe.skipIf(!clickhouseAvailable)("hostile values through ClickHouse literal
           preset: "segment-warehouse",
           database: warehouse.database,
           chunkSize: 10,
+          loadDelayHours: 0,
+          timeoutSeconds: 120,
         },
       },
       builtin.db,

@@ -41,7 +41,14 @@ const AT = new Date(END.getTime() - 9 * DAY - 3_600_000);
 
 const configFor = (database: string, type: "postgres" | "clickhouse"): PqlConfig => ({
   ...SCORING_CONFIG,
-  source: { type, preset: "segment-warehouse", database, chunkSize: 7 },
+  source: {
+    type,
+    preset: "segment-warehouse",
+    database,
+    chunkSize: 7,
+    loadDelayHours: 0,
+    timeoutSeconds: 120,
+  },
 });
 
 /** The world loaded into a warehouse: its URL and the `database` of `source:`. */
@@ -286,6 +293,8 @@ describe.each(WAREHOUSES)(
           type,
           database: warehouse.database,
           chunkSize: 100,
+          loadDelayHours: 0,
+          timeoutSeconds: 120,
           mapping: {
             tracks: {
               table: "tracks",
