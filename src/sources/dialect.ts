@@ -37,7 +37,7 @@ export interface Dialect {
   distinctIf(expr: string, cond: string): string;
   /** The value of `expr` in the row with the highest `order` among rows where `cond` (null when none). */
   latestIf(expr: string, order: string, cond: string): string;
-  /** `column IS NOT NULL` (ClickHouse: true for a column that cannot be null). */
+  /** The column holds a value: not null and not '' (a column that cannot be null holds '' for none). */
   notNull(column: string, type: string): string;
   /**
    * Per `key`, the `value` of the row with the highest `order` (a user's latest group, an
@@ -53,6 +53,8 @@ export interface Dialect {
   ): string;
   /** Every column of `left` and `right` (queries), joined on one column of both (`using`); the right side holds one row per key. */
   leftJoin(left: string, right: string, using: string): string;
+  /** `expr IN (subquery)`; on ClickHouse GLOBAL, so a subquery over a Distributed table runs once. */
+  inSubquery(expr: string, subquery: string): string;
   /** Text compared byte by byte (UTF-8), whatever the collation. */
   byteOrder(text: string): string;
   /** Integer division of epoch ms into UTC day numbers. */
@@ -93,12 +95,13 @@ export const postgresDialect: Dialect = {
     `COALESCE(array_agg(DISTINCT ${expr}) FILTER (WHERE ${cond} AND ${expr} <> ''), '{}')`,
   latestIf: (expr, order, cond) =>
     `(array_agg(to_jsonb(${expr}) ORDER BY ${order} DESC) FILTER (WHERE ${cond}))[1]`,
-  notNull: (column) => `${column} IS NOT NULL`,
+  notNull: (column) => `${column} IS NOT NULL AND (${column})::text <> ''`,
   latestPerKey: (from, key, value, order, keyAs, valueAs) =>
-    `SELECT DISTINCT ON (${key}) ${key} AS ${keyAs}, ${value} AS ${valueAs} FROM ${from} WHERE ${key} <> '' ORDER BY ${key}, ${order} DESC`,
+    `SELECT DISTINCT ON (${key}) ${key} AS ${keyAs}, ${value} AS ${valueAs} FROM ${from} WHERE ${key} <> '' AND ${value} <> '' ORDER BY ${key}, ${order} DESC NULLS LAST`,
   leftJoin: (left, right, using) => `SELECT * FROM (${left}) l LEFT JOIN (${right}) r USING (${using})`,
   day: (ms) => `floor(${ms} / 86400000)`,
   byteOrder: (text) => `(${text}) COLLATE "C"`,
+  inSubquery: (expr, subquery) => `${expr} IN (${subquery})`,
 };
 
 export const clickhouseDialect: Dialect = {
@@ -127,13 +130,21 @@ export const clickhouseDialect: Dialect = {
   uniqIf: (expr, cond) => `uniqExactIf(${expr}, ${cond})`,
   distinctIf: (expr, cond) => `groupUniqArrayIf(${expr}, ${cond} AND ${expr} != '')`,
   latestIf: (expr, order, cond) => `if(countIf(${cond}) > 0, argMaxIf(${expr}, ${order}, ${cond}), NULL)`,
-  notNull: (column, type) => (/^Nullable\(/.test(type) ? `isNotNull(${column})` : "1"),
+  notNull: (column, type) => {
+    const base = type.replace(/^LowCardinality\((.*)\)$/, "$1");
+    const nullable = /^Nullable\(/.test(base);
+    const text = /String/.test(base);
+    if (nullable) return text ? `isNotNull(${column}) AND ${column} != ''` : `isNotNull(${column})`;
+    return text ? `${column} != ''` : "1";
+  },
   latestPerKey: (from, key, value, order, keyAs, valueAs) =>
-    `SELECT ${key} AS ${keyAs}, argMax(${value}, ${order}) AS ${valueAs} FROM ${from} WHERE ${key} != '' GROUP BY ${key}`,
-  // GLOBAL: on a Distributed table the right side is built once and sent to every shard.
+    `SELECT ${key} AS ${keyAs}, argMax(${value}, ${order}) AS ${valueAs} FROM ${from} WHERE ${key} != '' AND ${value} != '' GROUP BY ${key}`,
+  // GLOBAL: the right side is built once (the left is a subquery here, so the join itself runs
+  // where the query was sent, on rows already filtered by each shard).
   leftJoin: (left, right, using) => `SELECT * FROM (${left}) GLOBAL ANY LEFT JOIN (${right}) USING ${using}`,
   day: (ms) => `intDiv(toUInt64(${ms}), 86400000)`,
   byteOrder: (text) => text,
+  inSubquery: (expr, subquery) => `${expr} GLOBAL IN (${subquery})`,
 };
 
 export const DIALECTS = { postgres: postgresDialect, clickhouse: clickhouseDialect } as const;

@@ -56,6 +56,16 @@ const PG_CATEGORY: Record<string, SourceErrorCategory> = {
   "3D000": "missing-database",
 };
 
+/** The user name and password of a URL: never shown, even where a server repeats them. */
+function credentialsOf(url: string): string[] {
+  try {
+    const u = new URL(url);
+    return [decodeURIComponent(u.username), decodeURIComponent(u.password)].filter((v) => v !== "");
+  } catch {
+    return [];
+  }
+}
+
 function postgresClient(url: string, timeoutMs: number): WarehouseClient {
   const pool = new pg.Pool({
     connectionString: url,
@@ -78,7 +88,7 @@ function postgresClient(url: string, timeoutMs: number): WarehouseClient {
             : "other");
         throw new SourceError(
           category,
-          `PostgreSQL source: ${redactSecrets((error as Error).message, [url])}`,
+          `PostgreSQL source: ${redactSecrets((error as Error).message, [url, ...credentialsOf(url)])}`,
         );
       }
     },
@@ -229,15 +239,19 @@ interface FeatureRow {
  * query over `max_query_size` (256 KiB by default, and a read-only user may not raise it), and the
  * keys travel as literals: a list longer than this is split over several statements.
  */
-export const MAX_LIST_BYTES = 160_000;
+export const MAX_LIST_BYTES = 120_000;
 
-/** `keys` in consecutive pieces whose literals stay within `maxBytes` (each key's text plus quoting). */
-export function byListBytes(keys: readonly string[], maxBytes = MAX_LIST_BYTES): string[][] {
+/** `keys` in consecutive pieces whose literals stay within `maxBytes` (`sizeOf`: a key's literal and its separator). */
+export function byListBytes(
+  keys: readonly string[],
+  maxBytes = MAX_LIST_BYTES,
+  sizeOf: (key: string) => number = (key) => Buffer.byteLength(key) + 4,
+): string[][] {
   const pieces: string[][] = [];
   let piece: string[] = [];
   let bytes = 0;
   for (const key of keys) {
-    const size = Buffer.byteLength(key) + 4;
+    const size = sizeOf(key);
     if (piece.length > 0 && bytes + size > maxBytes) {
       pieces.push(piece);
       piece = [];
@@ -248,6 +262,11 @@ export function byListBytes(keys: readonly string[], maxBytes = MAX_LIST_BYTES):
   }
   if (piece.length > 0) pieces.push(piece);
   return pieces;
+}
+
+/** `keys` split by the size of their literals in the context's dialect (escapes count). */
+function listed(ctx: WarehouseContext, keys: readonly string[]): string[][] {
+  return byListBytes(keys, MAX_LIST_BYTES, (key) => Buffer.byteLength(ctx.dialect.str(key)) + 2);
 }
 
 const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
@@ -278,7 +297,7 @@ async function readTraits(
 ): Promise<Map<string, { traits: Record<string, unknown>; times: Record<string, string> }>> {
   const out = new Map<string, { traits: Record<string, unknown>; times: Record<string, string> }>();
   const rows: Record<string, unknown>[] = [];
-  for (const piece of byListBytes(keys))
+  for (const piece of listed(w.ctx, keys))
     rows.push(
       ...(await w.client.query<Record<string, unknown>>(traitsStatement(w.ctx, table, traits, piece))),
     );
@@ -315,7 +334,7 @@ export async function warehouseSource(
       if (!among) return ids(accountsStatement(ctx, now));
       // Only the accounts asked about (an incremental pass's changed ones), in pieces short enough to send.
       const found: string[] = [];
-      for (const piece of byListBytes(among)) found.push(...(await ids(accountsStatement(ctx, now, piece))));
+      for (const piece of listed(ctx, among)) found.push(...(await ids(accountsStatement(ctx, now, piece))));
       return found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     },
     accountCount: async () => {
@@ -366,7 +385,7 @@ export async function warehouseSource(
         if (ids.length === 0) return [];
         const rows: FeatureRow[] = [];
         // One statement per chunk, unless its ids would make the statement too long to send.
-        for (const piece of byListBytes(ids))
+        for (const piece of listed(ctx, ids))
           rows.push(
             ...(await w.client.query<FeatureRow>(
               featuresStatement(ctx, config, {

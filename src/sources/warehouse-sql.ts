@@ -51,6 +51,23 @@ export function resolvedEvents(
   const { dialect: d, database, mapping: m } = ctx;
   const ms = (table: string, column: string) => d.ms(d.id(column), typeOf(ctx, table, column));
   const txt = (column: string | undefined) => (column ? d.text(d.id(column)) : "''");
+  // The branches name their columns pq_*: a warehouse column called `ts` or `path` must never meet
+  // an alias of the same name (ClickHouse 18.16 substitutes aliases into WHERE).
+  const row = (o: {
+    g: string;
+    u: string;
+    a: string;
+    type: string;
+    event: string;
+    path: string;
+    ts: string;
+    recv: string;
+  }) =>
+    `SELECT ${o.g} AS pq_g, ${o.u} AS pq_u, ${o.a} AS pq_a, ${o.type} AS pq_type, ${o.event} AS pq_event, ` +
+    `${o.path} AS pq_path, ${o.ts} AS pq_ts, ${o.recv} AS pq_recv`;
+  // An anonymous id leads to an account only for an event without a user id (as the builtin store attributes).
+  const anonymous = (user: string, anon: string | undefined) =>
+    anon ? `CASE WHEN ${txt(user)} = '' THEN ${txt(anon)} ELSE '' END` : "''";
   const branches: string[] = [];
   for (const e of eventTables(m)) {
     const ts = ms(e.t.table, e.t.timestamp);
@@ -58,59 +75,57 @@ export function resolvedEvents(
     const path = e.path ? txt(e.path) : "''";
     // A page's event is its name, or its path when it has none (as the builtin store keeps it).
     const event = e.event ? txt(e.event) : e.path ? d.firstNonEmpty([txt(e.name), path]) : txt(e.name);
+    // The builtin store refuses a track without an event name.
+    const named = e.event ? ` AND ${txt(e.event)} != ''` : "";
     branches.push(
-      `SELECT ${txt(e.t.account)} AS g, ${txt(e.t.user)} AS ju, ${txt(e.t.anonymousId)} AS ja, ${d.str(e.type)} AS type, ` +
-        `${event} AS event, ${path} AS path, ${ts} AS ts, ${recv} AS recv FROM ${d.table(database, e.t.table)} WHERE ${where(ts, recv, txt(e.t.account))}`,
+      `${row({ g: txt(e.t.account), u: txt(e.t.user), a: anonymous(e.t.user, e.t.anonymousId), type: d.str(e.type), event, path, ts, recv })} ` +
+        `FROM ${d.table(database, e.t.table)} WHERE (${where(ts, recv, txt(e.t.account))})${named}`,
     );
   }
   const g = m.groups;
   const gts = ms(g.table, g.timestamp);
   const grecv = ms(g.table, g.receivedAt);
   branches.push(
-    `SELECT ${txt(g.account)} AS g, ${txt(g.user)} AS ju, '' AS ja, 'group' AS type, '' AS event, '' AS path, ` +
-      `${gts} AS ts, ${grecv} AS recv FROM ${d.table(database, g.table)} WHERE ${where(gts, grecv, txt(g.account))}`,
+    `${row({ g: txt(g.account), u: txt(g.user), a: "''", type: "'group'", event: "''", path: "''", ts: gts, recv: grecv })} ` +
+      `FROM ${d.table(database, g.table)} WHERE (${where(gts, grecv, txt(g.account))})`,
   );
   const i = m.identifies;
   const its = ms(i.table, i.timestamp);
   const irecv = ms(i.table, i.receivedAt);
   branches.push(
-    `SELECT '' AS g, ${txt(i.user)} AS ju, '' AS ja, 'identify' AS type, '' AS event, '' AS path, ` +
-      `${its} AS ts, ${irecv} AS recv FROM ${d.table(database, i.table)} WHERE ${where(its, irecv, "''")}`,
+    `${row({ g: "''", u: txt(i.user), a: "''", type: "'identify'", event: "''", path: "''", ts: its, recv: irecv })} ` +
+      `FROM ${d.table(database, i.table)} WHERE (${where(its, irecv, "''")})`,
   );
   const all = `(${branches.join("\nUNION ALL\n")}) ev`;
+  const columns = "pq_g, pq_u, pq_a, pq_type, pq_event, pq_path, pq_ts, pq_recv";
+  const out = (account: string, from: string) =>
+    `SELECT ${account} AS account_id, pq_u AS user_id, pq_type AS type, pq_event AS event, pq_path AS path, ` +
+    `pq_ts AS ts, pq_recv AS recv\n  FROM (${from}) x`;
   // Each user's latest group (their account), and each anonymous id's latest alias.
   const userAccount = (keyAs: string, valueAs: string) =>
     d.latestPerKey(d.table(database, g.table), txt(g.user), txt(g.account), gts, keyAs, valueAs);
-  const withUser = d.leftJoin(
-    `SELECT g, ju, ja, type, event, path, ts, recv FROM ${all}`,
-    userAccount("ju", "user_account"),
-    "ju",
-  );
-  if (!m.aliases) {
-    return `SELECT ${d.firstNonEmpty(["g", d.joined("user_account")])} AS account_id, ju AS user_id, type, event, path, ts, recv
-  FROM (${withUser}) x`;
-  }
+  const withUser = d.leftJoin(`SELECT ${columns} FROM ${all}`, userAccount("pq_u", "pq_ua"), "pq_u");
+  if (!m.aliases) return out(d.firstNonEmpty(["pq_g", d.joined("pq_ua")]), withUser);
   const a = m.aliases;
   const aliasUser = d.latestPerKey(
     d.table(database, a.table),
     txt(a.previousId),
     txt(a.user),
     ms(a.table, a.timestamp),
-    "ja",
-    "alias_user",
+    "pq_a",
+    "pq_au",
   );
   const withAlias = d.leftJoin(
-    `SELECT g, ju, ja, type, event, path, ts, recv, ${d.joined("user_account")} AS ua FROM (${withUser}) x1`,
+    `SELECT ${columns}, ${d.joined("pq_ua")} AS pq_ua1 FROM (${withUser}) x1`,
     aliasUser,
-    "ja",
+    "pq_a",
   );
   const withAliasAccount = d.leftJoin(
-    `SELECT g, ju, type, event, path, ts, recv, ua, ${d.joined("alias_user")} AS au FROM (${withAlias}) x2`,
-    userAccount("au", "alias_account"),
-    "au",
+    `SELECT ${columns}, pq_ua1, ${d.joined("pq_au")} AS pq_au1 FROM (${withAlias}) x2`,
+    userAccount("pq_au1", "pq_aa"),
+    "pq_au1",
   );
-  return `SELECT ${d.firstNonEmpty(["g", "ua", d.joined("alias_account")])} AS account_id, ju AS user_id, type, event, path, ts, recv
-  FROM (${withAliasAccount}) x3`;
+  return out(d.firstNonEmpty(["pq_g", "pq_ua1", d.joined("pq_aa")]), withAliasAccount);
 }
 
 /** A signal's match over resolved events, as a condition (a message matching twice counts once). */
@@ -219,16 +234,34 @@ export function changedStatement(
       " OR ",
     ),
   );
-  return `SELECT DISTINCT account_id FROM (${events}) e WHERE account_id != '' ORDER BY account_id`;
+  // A user who joined another group since leaves their former accounts: those lose events.
+  const d = ctx.dialect;
+  const g = ctx.mapping.groups;
+  const user = d.text(d.id(g.user));
+  const recv = d.ms(d.id(g.receivedAt), typeOf(ctx, g.table, g.receivedAt));
+  const groups = d.table(ctx.database, g.table);
+  const moved = `SELECT ${d.text(d.id(g.account))} AS account_id FROM ${groups}
+  WHERE ${d.inSubquery(user, `SELECT ${user} FROM ${groups} WHERE ${recv} > ${since} AND ${user} != ''`)}`;
+  return `SELECT DISTINCT account_id FROM (
+  SELECT account_id FROM (${events}) e
+  UNION ALL
+  ${moved}
+) c WHERE account_id != '' ORDER BY account_id`;
 }
 
 /** The trait columns of a table: every column but the mapped ones and those the mapping says are not traits. */
 export function traitColumns(ctx: WarehouseContext, table: string, mapped: readonly string[]): string[] {
   const columns = [...(ctx.columns.get(table)?.keys() ?? [])];
   const { notTraits, notTraitPrefixes } = ctx.mapping;
+  // A column whose name is no plain identifier (`Company Size`, a Nested `props.plan`) is left out:
+  // traits are named like config keys, and such a name could not be one.
   return columns
     .filter(
-      (c) => !mapped.includes(c) && !notTraits.includes(c) && !notTraitPrefixes.some((p) => c.startsWith(p)),
+      (c) =>
+        /^[A-Za-z_][A-Za-z0-9_$]*$/.test(c) &&
+        !mapped.includes(c) &&
+        !notTraits.includes(c) &&
+        !notTraitPrefixes.some((p) => c.startsWith(p)),
     )
     .sort();
 }

@@ -34,6 +34,24 @@ export async function lastScorePass(db: Database): Promise<LastPass | null> {
 }
 
 /**
+ * Whether a scoring pass other than `exceptRunId` started after `since` and did not finish well
+ * (failed, or still marked running after a crash): it may have written part of its snapshots, so
+ * the last good pass's tier counts no longer describe `latest_scores`.
+ */
+export async function unfinishedPassSince(
+  db: Database,
+  since: Date,
+  exceptRunId: bigint | number | string,
+): Promise<boolean> {
+  const { rows } = await db.sql.query<{ found: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM cycle_runs WHERE kind = 'score' AND status <> 'ok' AND started_at > $1
+      AND id <> $2) AS found`,
+    [since.toISOString(), String(exceptRunId)],
+  );
+  return rows[0]?.found === true;
+}
+
+/**
  * The accounts that exist as of `now`: those with a message at or before it, and those known
  * without any message (e.g. from outcomes or a CRM). An account first seen after `now` is not.
  */

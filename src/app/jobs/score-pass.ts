@@ -12,6 +12,7 @@ import {
   latestTiers,
   type SnapshotInput,
   tierCounts,
+  unfinishedPassSince,
   writeSnapshots,
 } from "../../store/score-store.ts";
 import { upsertSourceAccounts } from "../../store/source-accounts.ts";
@@ -72,11 +73,14 @@ async function scorePassLocked(rt: JobContext, options: ScorePassOptions): Promi
     // before anything is written.
     source = await openSource(config.config, db, rt.settings?.sourceUrl);
     const last = await lastScorePass(db);
+    // A pass that failed part-way since the last good one left some of its snapshots: only a
+    // full pass makes the counts true again.
     const incremental =
       !options.full &&
       last !== null &&
       last.configVersion === config.version &&
-      now.getTime() >= last.asOf.getTime();
+      now.getTime() >= last.asOf.getTime() &&
+      !(await unfinishedPassSince(db, last.startedAt, runId));
     const phases: ScorePassResult["phases"] = {
       attribute: 0,
       personas: 0,
@@ -118,7 +122,12 @@ async function scorePassLocked(rt: JobContext, options: ScorePassOptions): Promi
     const chunkSize = options.chunkSize ?? src.chunkSize;
     // The next chunk's features are read while this one is scored and written (two connections
     // on PostgreSQL; the embedded engine simply runs them in turn).
-    const read = (i: number) => timed("features", () => readFeatures(now, ids.slice(i, i + chunkSize)));
+    const read = (i: number) => {
+      const reading = timed("features", () => readFeatures(now, ids.slice(i, i + chunkSize)));
+      // Awaited in turn below; a failure while the chunk before is written must not go unhandled meanwhile.
+      reading.catch(() => {});
+      return reading;
+    };
     let next = ids.length > 0 ? read(0) : null;
     for (let i = 0; i < ids.length; i += chunkSize) {
       const features = await (next as Promise<AccountFeatures[]>);
