@@ -61,6 +61,8 @@ function messages(): Record<string, unknown>[] {
     add({ type: "page", userId: user, properties: { path: "/pricing/itXs_50Xoff" } }, 9);
     add({ type: "page", anonymousId: `anon ${account}`, properties: { path: PATH } }, 120);
     add({ type: "alias", previousId: `anon ${account}`, userId: user }, 101);
+    // A user of no account carrying an aliased anonymous id: the user decides, so it counts nowhere.
+    add({ type: "track", userId: `${account}:stray`, anonymousId: `anon ${account}`, event: EVENT }, 30);
   }
   return list;
 }

@@ -29,6 +29,8 @@ import { jobContext } from "../helpers/runtime.ts";
 import { SCORING_CONFIG } from "../helpers/scoring.ts";
 import { writeConfig } from "../helpers/slack-world.ts";
 import {
+  appendClickhouseWarehouse,
+  clickhouseWarehouseColumns,
   loadClickhouseWarehouse,
   loadPostgresWarehouse,
   toSegmentWarehouse,
@@ -55,6 +57,8 @@ const configFor = (database: string, type: "postgres" | "clickhouse"): PqlConfig
 interface LoadedWarehouse {
   url: string;
   database: string;
+  /** Adds rows to the loaded tables (as a warehouse load would). */
+  append: (tables: Tables) => Promise<void>;
   drop: () => Promise<void>;
 }
 
@@ -74,7 +78,12 @@ const WAREHOUSES: {
     load: async (tables) => {
       const db = await createPostgresDatabase("pqlr_wh");
       await loadPostgresWarehouse(db.url, "analytics", tables);
-      return { url: db.url, database: "analytics", drop: db.drop };
+      return {
+        url: db.url,
+        database: "analytics",
+        append: (more) => loadPostgresWarehouse(db.url, "analytics", more),
+        drop: db.drop,
+      };
     },
   },
   {
@@ -89,7 +98,20 @@ const WAREHOUSES: {
       } finally {
         await ch.close();
       }
-      return { url: db.url, database: db.database, drop: db.drop };
+      const columns = clickhouseWarehouseColumns(tables);
+      return {
+        url: db.url,
+        database: db.database,
+        append: async (more) => {
+          const client = openClickhouse(db.url);
+          try {
+            await appendClickhouseWarehouse(client, db.database, columns, more);
+          } finally {
+            await client.close();
+          }
+        },
+        drop: db.drop,
+      };
     },
   },
 ];
@@ -385,6 +407,46 @@ describe.each(WAREHOUSES)(
           expect(rows[0]?.n).toBe(0);
         } finally {
           await store.dispose();
+        }
+      },
+    );
+
+    // Last: it adds rows to the warehouse.
+    it.skipIf(skip)(
+      "an incremental pass finds the accounts of new rows by received_at, and the account a user left",
+      async () => {
+        const config = warehouseConfig(warehouse.database);
+        const source = await openSource(config, scoredFromWarehouse.db, warehouse.url);
+        try {
+          // A user of one account joins another: both accounts change (their events move).
+          const group = messages.find((m) => m.type === "group" && m.userId) as Record<string, unknown>;
+          const from = String(group.groupId);
+          const to = String(messages.find((m) => m.type === "group" && m.groupId !== from)?.groupId);
+          const joined = new Date(END.getTime() + 3_600_000);
+          const last = {
+            startedAt: new Date(END.getTime() + 60_000),
+            asOf: END,
+            configVersion: "x",
+            tiers: null,
+          };
+          expect(await source.changedAccountIds(last, END, [])).toEqual([]);
+          await warehouse.append(
+            toSegmentWarehouse(
+              [
+                {
+                  type: "group",
+                  messageId: "moved-1",
+                  userId: group.userId,
+                  groupId: to,
+                  timestamp: joined.toISOString(),
+                },
+              ],
+              () => joined,
+            ),
+          );
+          expect(await source.changedAccountIds(last, END, [])).toEqual([from, to].sort());
+        } finally {
+          await source.close();
         }
       },
     );
