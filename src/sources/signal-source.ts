@@ -40,13 +40,24 @@ export interface SignalSource {
     config: PqlConfig,
     personaOf: PersonaMatcher,
     options?: FeaturesOptions,
-  ): Promise<(now: Date, accountIds: readonly string[]) => Promise<AccountFeatures[]>>;
+  ): Promise<FeatureRead>;
   /** The newest event's time (any call type), null when there is none: what the stale-data warning reads. */
   newestEventAt(): Promise<Date | null>;
   /** Accounts per read. */
   readonly chunkSize: number;
   close(): Promise<void>;
 }
+
+/**
+ * Reads the features of `accountIds` as of `now` (accounts without any event then are left out).
+ * `slice`: the ids are a whole run of the sorted list `accountIds(now)` returned (a full pass's
+ * chunk), so a source may select them by their range rather than list them.
+ */
+export type FeatureRead = (
+  now: Date,
+  accountIds: readonly string[],
+  slice?: boolean,
+) => Promise<AccountFeatures[]>;
 
 /** The builtin source: the `messages` table of pql-router's own database. */
 export function builtinSource(db: Database): SignalSource {

@@ -332,10 +332,9 @@ export async function warehouseSource(
     prepare: async () => {},
     accountIds: async (now, among) => {
       if (!among) return ids(accountsStatement(ctx, now));
-      // Only the accounts asked about (an incremental pass's changed ones), in pieces short enough to send.
-      const found: string[] = [];
-      for (const piece of listed(ctx, among)) found.push(...(await ids(accountsStatement(ctx, now, piece))));
-      return found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      // The changed accounts (an incremental pass's) come from their events: no scan to confirm
+      // they exist. One whose every event lies after `now` gets no features, so no snapshot.
+      return [...among].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
     },
     accountCount: async () => {
       const [row] = await w.client.query<{ n: unknown }>(accountCountStatement(ctx));
@@ -381,21 +380,26 @@ export async function warehouseSource(
       const userTraits = [...USER_FIELD_TRAITS.title, ...USER_FIELD_TRAITS.persona]
         .flatMap((t) => [t, snakeCase(t)])
         .filter((c, i, all) => all.indexOf(c) === i && userColumns.has(c));
-      return async (now, ids) => {
+      return async (now, ids, slice = false) => {
         if (ids.length === 0) return [];
         const rows: FeatureRow[] = [];
-        // One statement per chunk, unless its ids would make the statement too long to send.
-        for (const piece of listed(ctx, ids))
+        // One statement per chunk: a full pass's chunk by its range of ids; otherwise the ids are
+        // listed, over several statements when they would make one too long to send.
+        const wanted = new Set(ids);
+        for (const piece of slice ? [ids] : listed(ctx, ids))
           rows.push(
             ...(await w.client.query<FeatureRow>(
               featuresStatement(ctx, config, {
                 now,
                 accountIds: piece,
                 previousCounts: options.previousCounts === true,
+                slice,
               }),
             )),
           );
-        const users = [...new Set(rows.flatMap((r) => r.users ?? []))].sort();
+        // A range may hold accounts that were not asked for (none, for a true run of the list).
+        const found = rows.filter((r) => wanted.has(r.account_id));
+        const users = [...new Set(found.flatMap((r) => r.users ?? []))].sort();
         const [accounts, people] = await Promise.all([
           readTraits(
             w,
@@ -421,7 +425,7 @@ export async function warehouseSource(
           if (!byPair.has(key)) byPair.set(key, personaOf(pair));
           personaOfUser.set(id, byPair.get(key) ?? null);
         }
-        return rows.map((r) => toFeatures(r, config, accounts.get(r.account_id), personaOfUser, options));
+        return found.map((r) => toFeatures(r, config, accounts.get(r.account_id), personaOfUser, options));
       };
     },
     close: () => w.client.close(),

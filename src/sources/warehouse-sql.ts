@@ -149,6 +149,11 @@ export interface FeaturesStatementOptions {
   now: Date;
   accountIds: readonly string[];
   previousCounts: boolean;
+  /**
+   * The ids are a run of the byte-ordered account list (a full pass's chunk): select them by their
+   * range, with no list to send. Otherwise they are listed.
+   */
+  slice?: boolean;
 }
 
 /**
@@ -197,9 +202,12 @@ export function featuresStatement(
     const a = d.byteOrder(account);
     return `${ts} <= ${now} AND (${account} = '' OR (${a} >= ${first} AND ${a} <= ${last}))`;
   });
+  const chunk = o.slice
+    ? `${d.byteOrder("account_id")} >= ${first} AND ${d.byteOrder("account_id")} <= ${last}`
+    : d.inList("account_id", o.accountIds);
   return `SELECT ${columns.join(",\n  ")}
 FROM (${events}) e
-WHERE ${d.inList("account_id", o.accountIds)}
+WHERE ${chunk}
 GROUP BY account_id
 ORDER BY account_id`;
 }
@@ -209,7 +217,9 @@ export function accountsStatement(ctx: WarehouseContext, now: Date, among?: read
   const d = ctx.dialect;
   const events = resolvedEvents(ctx, (ts) => `${ts} <= ${now.getTime()}`);
   const scope = among ? ` AND ${d.inList("account_id", among)}` : "";
-  return `SELECT DISTINCT account_id FROM (${events}) e WHERE account_id != ''${scope} ORDER BY account_id`;
+  // Byte order, whatever the collation: a run of this list is then a range (see `slice`).
+  return `SELECT account_id FROM (SELECT DISTINCT account_id FROM (${events}) e WHERE account_id != ''${scope}) a
+ORDER BY ${d.byteOrder("account_id")}`;
 }
 
 /** How many accounts have any event (counted in the warehouse: no id travels). */

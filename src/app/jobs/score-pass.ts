@@ -118,12 +118,14 @@ async function scorePassLocked(rt: JobContext, options: ScorePassOptions): Promi
     const route = options.route === true && (last === null || now.getTime() >= last.asOf.getTime());
     const changes: ScorePassResult["changes"] = { newlyHot: [], newlyWarm: [], cooled: [], firstScored: 0 };
     let routed = 0;
+    let scored = 0;
     const newTiers = new Map<string, Tier>();
     const chunkSize = options.chunkSize ?? src.chunkSize;
     // The next chunk's features are read while this one is scored and written (two connections
     // on PostgreSQL; the embedded engine simply runs them in turn).
     const read = (i: number) => {
-      const reading = timed("features", () => readFeatures(now, ids.slice(i, i + chunkSize)));
+      // A full pass reads runs of the sorted account list: a source may select them by range.
+      const reading = timed("features", () => readFeatures(now, ids.slice(i, i + chunkSize), !incremental));
       // Awaited in turn below; a failure while the chunk before is written must not go unhandled meanwhile.
       reading.catch(() => {});
       return reading;
@@ -167,6 +169,7 @@ async function scorePassLocked(rt: JobContext, options: ScorePassOptions): Promi
           await recordRoutingDecisions(tx, decisions, { decidedAt: now, cycleRunId: runId });
         }),
       );
+      scored += snapshots.length;
       for (const { score } of snapshots) {
         newTiers.set(score.accountId, score.tier);
         const previous = before.get(score.accountId);
@@ -200,7 +203,7 @@ async function scorePassLocked(rt: JobContext, options: ScorePassOptions): Promi
       configVersion: config.version,
       mode: incremental ? "incremental" : "full",
       accounts,
-      scored: ids.length,
+      scored,
       tiers,
       routed,
       changes,
