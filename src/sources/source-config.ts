@@ -129,7 +129,7 @@ export const sourceSchema = z
           .number()
           .int()
           .min(1)
-          .default(10_000)
+          .default(25_000)
           .describe("accounts aggregated per statement (each statement scans the event tables once)"),
         loadDelayHours: z
           .number({ error: "expected hours >= 0" })

@@ -237,9 +237,10 @@ interface FeatureRow {
 /**
  * The most bytes of listed keys (accounts, users) one statement carries. ClickHouse refuses a
  * query over `max_query_size` (256 KiB by default, and a read-only user may not raise it), and the
- * keys travel as literals: a list longer than this is split over several statements.
+ * keys travel as literals: a list longer than this is split over several statements. The rest of
+ * a statement (the features query with its signals) stays far below the remaining 56 KiB.
  */
-export const MAX_LIST_BYTES = 120_000;
+export const MAX_LIST_BYTES = 200_000;
 
 /** `keys` in consecutive pieces whose literals stay within `maxBytes` (`sizeOf`: a key's literal and its separator). */
 export function byListBytes(
@@ -294,12 +295,15 @@ async function readTraits(
   table: { table: string; key: string; timestamp: string },
   traits: readonly string[],
   keys: readonly string[],
+  /** `keys` are a run of the byte-ordered list: one statement selects them by range. */
+  slice = false,
 ): Promise<Map<string, { traits: Record<string, unknown>; times: Record<string, string> }>> {
   const out = new Map<string, { traits: Record<string, unknown>; times: Record<string, string> }>();
   const rows: Record<string, unknown>[] = [];
-  for (const piece of listed(w.ctx, keys))
+  if (keys.length === 0) return out;
+  for (const piece of slice ? [keys] : listed(w.ctx, keys))
     rows.push(
-      ...(await w.client.query<Record<string, unknown>>(traitsStatement(w.ctx, table, traits, piece))),
+      ...(await w.client.query<Record<string, unknown>>(traitsStatement(w.ctx, table, traits, piece, slice))),
     );
   for (const row of rows) {
     const entry = { traits: {} as Record<string, unknown>, times: {} as Record<string, string> };
@@ -406,6 +410,7 @@ export async function warehouseSource(
             { table: groups.table, key: groups.account, timestamp: groups.timestamp },
             accountTraits,
             ids,
+            slice,
           ),
           readTraits(
             w,

@@ -286,15 +286,22 @@ export function traitsStatement(
   table: { table: string; key: string; timestamp: string },
   traits: readonly string[],
   keys: readonly string[],
+  /** Select the keys by their byte-ordered range (first and last of `keys`) instead of listing them. */
+  range = false,
 ): string {
   const d = ctx.dialect;
   const ts = d.ms(d.id(table.timestamp), typeOf(ctx, table.table, table.timestamp));
+  const key = d.text(d.id(table.key));
+  const sorted = range ? [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))) : [];
+  const which = range
+    ? `${d.byteOrder(key)} >= ${d.str(sorted[0] ?? "")} AND ${d.byteOrder(key)} <= ${d.str(sorted[sorted.length - 1] ?? "")}`
+    : d.inList(key, keys);
   const columns = [`${d.text(d.id(table.key))} AS id`];
   traits.forEach((trait, i) => {
     const has = d.notNull(d.id(trait), typeOf(ctx, table.table, trait));
     columns.push(`${d.latestIf(d.id(trait), ts, has)} AS v_${i}`, `${d.maxIf(ts, has)} AS t_${i}`);
   });
   return `SELECT ${columns.join(", ")} FROM ${d.table(ctx.database, table.table)}
-WHERE ${d.inList(d.text(d.id(table.key)), keys)}
-GROUP BY ${d.text(d.id(table.key))}`;
+WHERE ${which}
+GROUP BY ${key}`;
 }

@@ -51,6 +51,8 @@ export interface ScorePassOptions {
 }
 
 const TIER_RANK: Record<string, number> = { cold: 0, warm: 1, hot: 2 };
+/** Snapshots per COPY. */
+const WRITE_BATCH = 2000;
 
 /**
  * One scoring pass as of `now`: attribute late-resolved messages, derive the persona table, pick the
@@ -161,11 +163,13 @@ async function scorePassLocked(rt: JobContext, options: ScorePassOptions): Promi
         db.transaction(async (tx) => {
           // A warehouse's accounts are mirrored here first: snapshots and routings refer to them.
           if (src.type !== "builtin") await upsertSourceAccounts(tx, features, now);
-          await writeSnapshots(tx, snapshots, {
-            asOf: now,
-            configVersion: config.version,
-            cycleRunId: runId,
-          });
+          // In pieces: a warehouse's chunks are large, and one COPY would hold them all as text at once.
+          for (let j = 0; j < snapshots.length; j += WRITE_BATCH)
+            await writeSnapshots(tx, snapshots.slice(j, j + WRITE_BATCH), {
+              asOf: now,
+              configVersion: config.version,
+              cycleRunId: runId,
+            });
           await recordRoutingDecisions(tx, decisions, { decidedAt: now, cycleRunId: runId });
         }),
       );
