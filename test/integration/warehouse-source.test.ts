@@ -270,6 +270,10 @@ describe.each(WAREHOUSES)(
           expect((explained.json as { score: number }).score).toBe(top.score);
           // The secret never shows.
           expect(scored.stderr + scored.stdout).not.toContain(warehouse.url);
+          const status = await runCli(["status", "--json"], env);
+          expect((status.json as { source: unknown }).source).toEqual({ type, database: warehouse.database });
+          const statusText = await runCli(["status"], env);
+          expect(statusText.stdout).toContain(`${type} warehouse`);
         } finally {
           await store.dispose();
         }

@@ -1,3 +1,4 @@
+import { checkConfigFile } from "../../config/load-config.ts";
 import { readStatus } from "../../store/status.ts";
 import type { Command } from "../command.ts";
 import { formatNumber, keyValues } from "../output.ts";
@@ -5,13 +6,32 @@ import { formatNumber, keyValues } from "../output.ts";
 export const statusCommand: Command = {
   usage: "status",
   summary:
-    "what is stored: messages by type, accounts, users, first and last event, routings, HubSpot sync and Slack state",
+    "what is stored: where signals come from, messages by type, accounts, users, first and last event, routings, HubSpot sync and Slack state",
   async run(ctx) {
     const { db } = await ctx.runtime();
     const status = await readStatus(db);
-    return { json: status, text: renderStatus(status) };
+    const source = sourceOf(ctx.settings.configPath);
+    const line =
+      source === null
+        ? "unknown (the config file is missing or invalid: pql-router config check)"
+        : source.type === "builtin"
+          ? "builtin: the messages above"
+          : `${source.type} warehouse, ${source.type === "postgres" ? "schema" : "database"} ${source.database} (PQL_SOURCE_URL): scoring reads its events, not the messages above; pql-router config check --source shows them`;
+    return {
+      json: { ...status, source },
+      text: `${keyValues([["signals from", line]])}\n${renderStatus(status)}`,
+    };
   },
 };
+
+/** Where the config (if valid) reads signals: `source:`, builtin when absent; null without a valid config. */
+function sourceOf(configPath: string): { type: string; database?: string } | null {
+  const check = checkConfigFile(configPath);
+  if (!check.ok) return null;
+  const source = check.config.source;
+  if (!source || source.type === "builtin") return { type: "builtin" };
+  return { type: source.type, database: source.database };
+}
 
 export function renderStatus(s: Awaited<ReturnType<typeof readStatus>>): string {
   const types = Object.entries(s.messagesByType)
