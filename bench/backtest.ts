@@ -18,7 +18,6 @@
  * BENCH_BASELINE=0 skips the two-config run; BENCH_SCALE_FACTOR=0.05 shrinks the world for a
  * quick look. Prints a table, then one JSON line. Figures, never pass/fail.
  */
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
@@ -30,9 +29,18 @@ import { readOutcomesCsv } from "../src/signals/outcomes-csv.ts";
 import { openDatabase } from "../src/store/database.ts";
 import { migrate } from "../src/store/migrate.ts";
 import { storeOutcomes } from "../src/store/outcome-store.ts";
-import { ROOT } from "../test/helpers/cli.ts";
 import { PG_ADMIN_URL, probePostgres } from "../test/helpers/postgres.ts";
-import { type Engine, fresh, median, OUT, round, SHIPPED_CONFIG, WORLD_END, world } from "./common.ts";
+import {
+  type Engine,
+  fresh,
+  median,
+  OUT,
+  round,
+  runChild,
+  SHIPPED_CONFIG,
+  WORLD_END,
+  world,
+} from "./common.ts";
 
 const FACTOR = Number(process.env.BENCH_SCALE_FACTOR ?? 1);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -63,28 +71,10 @@ interface BacktestRun extends ChildRun {
   digest: string;
 }
 
-function child<T>(script: string, args: string[], env: Record<string, string>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, script), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: "warn", ...env },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let out = "";
-    proc.stdout.on("data", (d) => {
-      out += d;
-    });
-    proc.on("close", (code) => {
-      if (code !== 0) reject(new Error(`${script} failed (exit ${code})`));
-      else resolve(JSON.parse(out.trim().split("\n").at(-1) ?? "{}"));
-    });
-  });
-}
-
 const fullPass = (env: Record<string, string>) =>
-  child<PassRun>("bench/score-pass.ts", [WORLD_END.toISOString(), "full", SHIPPED_CONFIG], env);
+  runChild<PassRun>("bench/score-pass.ts", [WORLD_END.toISOString(), "full", SHIPPED_CONFIG], env);
 const backtest = (env: Record<string, string>, baseline: boolean) =>
-  child<BacktestRun>(
+  runChild<BacktestRun>(
     "bench/backtest-run.ts",
     baseline ? [candidateConfig(), SHIPPED_CONFIG] : [SHIPPED_CONFIG],
     env,

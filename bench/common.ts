@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
@@ -77,4 +78,33 @@ export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor
 export function round(x: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
+}
+
+/**
+ * Runs a bench script (`node --import tsx <script> ...args`) in a child process, so its peak RSS
+ * is its own, and resolves with the JSON of its last stdout line. Its stderr passes through; a
+ * failure rejects with the exit code and the last lines it printed there.
+ */
+export function runChild<T>(script: string, args: string[], env: Record<string, string>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, script), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: "warn", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    proc.stdout.on("data", (d) => {
+      out += d;
+    });
+    proc.stderr.on("data", (d) => {
+      err += d;
+      process.stderr.write(d);
+    });
+    proc.on("close", (code) => {
+      const tail = err.trim().split("\n").slice(-3).join(" | ").slice(0, 600);
+      if (code !== 0) reject(new Error(`${script} failed (exit ${code})${tail ? `: ${tail}` : ""}`));
+      else resolve(JSON.parse(out.trim().split("\n").at(-1) ?? "{}"));
+    });
+  });
 }

@@ -17,8 +17,6 @@
  * BENCH_SCALES=M, L or H (or a list) runs those scales; BENCH_SCALE_FACTOR=0.05 shrinks all for a
  * quick look. Prints a table per part, then one JSON line. Figures, never pass/fail.
  */
-import { spawn } from "node:child_process";
-import path from "node:path";
 import { importFile } from "../src/app/jobs/import-file.ts";
 import { table } from "../src/cli/output.ts";
 import { systemClock } from "../src/clock.ts";
@@ -30,13 +28,13 @@ import { openDatabase } from "../src/store/database.ts";
 import { storeMessages } from "../src/store/message-store.ts";
 import { migrate } from "../src/store/migrate.ts";
 import { personaKeys } from "../src/store/persona-store.ts";
-import { ROOT } from "../test/helpers/cli.ts";
 import { probePostgres } from "../test/helpers/postgres.ts";
 import {
   type Engine,
   fresh,
   median,
   round,
+  runChild,
   SHIPPED_CONFIG,
   WORLD_END,
   windowedConfig,
@@ -61,28 +59,11 @@ interface PassRun {
 }
 
 function pass(env: Record<string, string>, full: boolean, configFile = SHIPPED_CONFIG): Promise<PassRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        path.join(ROOT, "bench/score-pass.ts"),
-        WORLD_END.toISOString(),
-        full ? "full" : "incremental",
-        configFile,
-      ],
-      { cwd: ROOT, env: { ...process.env, LOG_LEVEL: "warn", ...env }, stdio: ["ignore", "pipe", "inherit"] },
-    );
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-    });
-    child.on("close", (code) => {
-      if (code !== 0) reject(new Error(`scoring pass failed (exit ${code})`));
-      else resolve(JSON.parse(out.trim().split("\n").at(-1) ?? "{}"));
-    });
-  });
+  return runChild<PassRun>(
+    "bench/score-pass.ts",
+    [WORLD_END.toISOString(), full ? "full" : "incremental", configFile],
+    env,
+  );
 }
 
 /** The floor: the same aggregation for every account in one statement, materialised in the database. */

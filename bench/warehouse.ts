@@ -27,7 +27,6 @@
  * config's). Prints a table, then one JSON line. Figures, never pass/fail; a pass that fails is
  * reported with its error. Every database is dropped at the end.
  */
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import readline from "node:readline";
@@ -42,7 +41,6 @@ import { parseSegmentMessage, type SegmentMessage } from "../src/signals/segment
 import { openDatabase } from "../src/store/database.ts";
 import { storeMessages } from "../src/store/message-store.ts";
 import { migrate } from "../src/store/migrate.ts";
-import { ROOT } from "../test/helpers/cli.ts";
 import { CLICKHOUSE_URL, createClickhouseDatabase, probeClickhouse } from "../test/helpers/clickhouse.ts";
 import { PG_ADMIN_URL, probePostgres } from "../test/helpers/postgres.ts";
 import {
@@ -52,7 +50,7 @@ import {
   createClickhouseWarehouse,
   toSegmentWarehouse,
 } from "../test/helpers/warehouse-world.ts";
-import { fresh, OUT, round, SHIPPED_CONFIG, WORLD_END, world } from "./common.ts";
+import { fresh, OUT, round, runChild, SHIPPED_CONFIG, WORLD_END, world } from "./common.ts";
 
 const FACTOR = Number(process.env.BENCH_SCALE_FACTOR ?? 1);
 const ACCOUNTS = Math.max(1, Math.round(100_000 * FACTOR));
@@ -81,37 +79,12 @@ interface PassRun {
 }
 
 function pass(env: Record<string, string>, at: Date, full: boolean, configFile: string): Promise<PassRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        path.join(ROOT, "bench/warehouse-pass.ts"),
-        at.toISOString(),
-        full ? "full" : "incremental",
-        configFile,
-      ],
-      { cwd: ROOT, env: { ...process.env, LOG_LEVEL: "warn", ...env }, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-    });
-    child.stderr.on("data", (d) => {
-      err += d;
-      process.stderr.write(d);
-    });
-    child.on("close", (code) => {
-      if (code !== 0) reject(new Error(`scoring pass failed (exit ${code}): ${lastLines(err)}`));
-      else resolve(JSON.parse(out.trim().split("\n").at(-1) ?? "{}"));
-    });
-  });
+  return runChild<PassRun>(
+    "bench/warehouse-pass.ts",
+    [at.toISOString(), full ? "full" : "incremental", configFile],
+    env,
+  );
 }
-
-/** The end of a child's stderr: where its error is. */
-const lastLines = (text: string) => text.trim().split("\n").slice(-3).join(" | ").slice(0, 600);
 
 /** The world's messages, `size` at a time; only lines that `keep` accepts (before parsing) when given. */
 async function* pieces(

@@ -5,12 +5,14 @@ import { ClickhouseError, openClickhouse } from "../integrations/clickhouse/clic
 import { redactSecrets } from "../redact.ts";
 import type { AccountFeatures, SignalFeature } from "../signals/account-features.ts";
 import { accountFields, USER_FIELD_TRAITS, userFields } from "../signals/traits.ts";
+import { windowSlices } from "../store/score-store.ts";
 import { clickhouseDialect, type Dialect, postgresDialect } from "./dialect.ts";
 import type { SignalSource } from "./signal-source.ts";
 import { mappingOf, type SourceMapping, type WarehouseSourceConfig } from "./source-config.ts";
 import {
   accountCountStatement,
   accountsStatement,
+  byteOrdered,
   changedStatement,
   featuresStatement,
   type SourceColumns,
@@ -29,16 +31,23 @@ export type SourceErrorCategory =
 /** Reading the warehouse failed: what is missing or unreachable, by name. Never holds the URL's credentials. */
 export class SourceError extends PqlError {
   readonly category: SourceErrorCategory;
+  /** Each thing missing from the source, in plain words (empty for other failures). */
+  readonly problems: readonly string[];
 
-  constructor(category: SourceErrorCategory, message: string, hint?: string) {
+  constructor(
+    category: SourceErrorCategory,
+    message: string,
+    options: { hint?: string; problems?: string[] } = {},
+  ) {
     super(`source_${category.replaceAll("-", "_")}`, message, {
       hint:
-        hint ??
+        options.hint ??
         (category === "unreachable"
           ? "check PQL_SOURCE_URL and that the warehouse is up; nothing was scored or written"
           : "fix `source:` in the config or the warehouse grant; `pql-router config check --source` lists every problem"),
     });
     this.category = category;
+    this.problems = options.problems ?? [];
   }
 }
 
@@ -147,34 +156,42 @@ async function readColumns(client: WarehouseClient, d: Dialect, database: string
 }
 
 /** Every (table, column) the mapping names, by table. */
-export function mappedColumns(m: SourceMapping): { table: string; columns: string[]; optional: boolean }[] {
+export function mappedColumns(m: SourceMapping): { table: string; columns: string[] }[] {
   const of = (t: object & { table: string }) =>
     Object.entries(t)
       .filter(([k, v]) => k !== "table" && typeof v === "string")
       .map(([, v]) => v as string);
   return [
-    { table: m.tracks.table, columns: of(m.tracks), optional: false },
-    ...(m.pages ? [{ table: m.pages.table, columns: of(m.pages), optional: false }] : []),
-    ...(m.screens ? [{ table: m.screens.table, columns: of(m.screens), optional: false }] : []),
-    { table: m.groups.table, columns: of(m.groups), optional: false },
-    { table: m.identifies.table, columns: of(m.identifies), optional: false },
-    ...(m.aliases ? [{ table: m.aliases.table, columns: of(m.aliases), optional: false }] : []),
+    { table: m.tracks.table, columns: of(m.tracks) },
+    ...(m.pages ? [{ table: m.pages.table, columns: of(m.pages) }] : []),
+    ...(m.screens ? [{ table: m.screens.table, columns: of(m.screens) }] : []),
+    { table: m.groups.table, columns: of(m.groups) },
+    { table: m.identifies.table, columns: of(m.identifies) },
+    ...(m.aliases ? [{ table: m.aliases.table, columns: of(m.aliases) }] : []),
   ];
 }
 
-/** What the mapping names that the warehouse lacks, in plain words (empty: all there). */
-export function missingFromSource(m: SourceMapping, columns: SourceColumns, database: string): string[] {
-  const problems: string[] = [];
+/** What the mapping names that the warehouse lacks: each missing table or column, in plain words. */
+export function missingFromSource(
+  m: SourceMapping,
+  columns: SourceColumns,
+  database: string,
+): { kind: "table" | "column"; text: string }[] {
+  const missing: { kind: "table" | "column"; text: string }[] = [];
   for (const { table, columns: needed } of mappedColumns(m)) {
     const have = columns.get(table);
     if (!have) {
-      problems.push(`table ${database}.${table} does not exist (or the source user may not read it)`);
+      missing.push({
+        kind: "table",
+        text: `table ${database}.${table} does not exist (or the source user may not read it)`,
+      });
       continue;
     }
     for (const c of needed)
-      if (!have.has(c)) problems.push(`column ${database}.${table}.${c} does not exist`);
+      if (!have.has(c))
+        missing.push({ kind: "column", text: `column ${database}.${table}.${c} does not exist` });
   }
-  return problems;
+  return missing;
 }
 
 export interface OpenedWarehouse {
@@ -191,11 +208,9 @@ export async function openWarehouse(
   url: string | undefined,
 ): Promise<OpenedWarehouse> {
   if (!url)
-    throw new SourceError(
-      "unreachable",
-      `source.type is ${source.type} but PQL_SOURCE_URL is not set`,
-      "set PQL_SOURCE_URL to the warehouse's connection URL (it is read from the environment only)",
-    );
+    throw new SourceError("unreachable", `source.type is ${source.type} but PQL_SOURCE_URL is not set`, {
+      hint: "set PQL_SOURCE_URL to the warehouse's connection URL (it is read from the environment only)",
+    });
   const dialect = source.type === "postgres" ? postgresDialect : clickhouseDialect;
   const timeoutMs = source.timeoutSeconds * 1000;
   const client =
@@ -210,9 +225,11 @@ export async function openWarehouse(
       );
     const missing = missingFromSource(mapping, columns, source.database);
     if (missing.length > 0) {
+      const problems = missing.map((p) => p.text);
       throw new SourceError(
-        missing[0]?.startsWith("table") ? "missing-table" : "missing-column",
-        `the source lacks what source: maps:\n  ${missing.join("\n  ")}`,
+        missing.some((p) => p.kind === "table") ? "missing-table" : "missing-column",
+        `the source lacks what source: maps:\n  ${problems.join("\n  ")}`,
+        { problems },
       );
     }
     return { ctx: { dialect, database: source.database, mapping, columns }, client };
@@ -338,33 +355,20 @@ export async function warehouseSource(
       if (!among) return ids(accountsStatement(ctx, now));
       // The changed accounts (an incremental pass's) come from their events: no scan to confirm
       // they exist. One whose every event lies after `now` gets no features, so no snapshot.
-      return [...among].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      return byteOrdered(among);
     },
     accountCount: async () => {
       const [row] = await w.client.query<{ n: unknown }>(accountCountStatement(ctx));
       return Number(row?.n ?? 0);
     },
     newestEventAt: async () => {
-      const { dialect: d, mapping: m } = ctx;
-      let newest: number | null = null;
-      for (const t of [m.tracks, m.pages, m.screens, m.groups, m.identifies]) {
-        if (!t) continue;
-        const ms = d.ms(d.id(t.timestamp), ctx.columns.get(t.table)?.get(t.timestamp) ?? "");
-        const [row] = await w.client.query<{ n: unknown; last: unknown }>(
-          `SELECT count(*) AS n, max(${ms}) AS last FROM ${d.table(ctx.database, t.table)}`,
-        );
-        if (Number(row?.n ?? 0) > 0 && row?.last !== null && row?.last !== undefined)
-          newest = Math.max(newest ?? Number.NEGATIVE_INFINITY, Number(row.last));
-      }
-      return newest === null ? null : new Date(newest);
+      // Any call but an alias, as the builtin store's newest message.
+      const spans = await tableSpans(w, (m) => [m.tracks, m.pages, m.screens, m.groups, m.identifies]);
+      const lasts = spans.flatMap((t) => (t.to === null ? [] : [t.to.getTime()]));
+      return lasts.length === 0 ? null : new Date(Math.max(...lasts));
     },
     changedAccountIds: async (last, now, windowDays) => {
-      const slices: [number, number][] = [];
-      if (now.getTime() > last.asOf.getTime()) {
-        slices.push([last.asOf.getTime(), now.getTime()]);
-        for (const days of new Set(windowDays.flatMap((d) => [d, 2 * d])))
-          slices.push([last.asOf.getTime() - days * 86_400_000, now.getTime() - days * 86_400_000]);
-      }
+      const slices = windowSlices(last, now, windowDays);
       // Rows received before the last pass may have reached the warehouse after it: look back by the load delay.
       const since = new Date(last.startedAt.getTime() - source.loadDelayHours * 3_600_000);
       const rows = await w.client.query<{ account_id: string }>(changedStatement(ctx, since, slices));
@@ -498,6 +502,26 @@ function toFeatures(
   };
 }
 
+/** Rows and the time range (of the mapped timestamp) of each table `which` picks from the mapping. */
+async function tableSpans(
+  w: OpenedWarehouse,
+  which: (m: SourceMapping) => ({ table: string; timestamp: string } | undefined)[],
+): Promise<{ table: string; rows: number; from: Date | null; to: Date | null }[]> {
+  const { dialect: d, mapping, database, columns } = w.ctx;
+  const spans: { table: string; rows: number; from: Date | null; to: Date | null }[] = [];
+  for (const t of which(mapping)) {
+    if (!t) continue;
+    const ms = d.ms(d.id(t.timestamp), columns.get(t.table)?.get(t.timestamp) ?? "");
+    const [row] = await w.client.query<{ n: unknown; first: unknown; last: unknown }>(
+      `SELECT count(*) AS n, min(${ms}) AS first, max(${ms}) AS last FROM ${d.table(database, t.table)}`,
+    );
+    const rows = Number(row?.n ?? 0);
+    const at = (v: unknown) => (rows === 0 || v === null || v === undefined ? null : new Date(Number(v)));
+    spans.push({ table: t.table, rows, from: at(row?.first), to: at(row?.last) });
+  }
+  return spans;
+}
+
 export interface SourceCheck {
   type: "postgres" | "clickhouse";
   database: string;
@@ -522,26 +546,24 @@ export async function checkSource(
     w = await openWarehouse(source, url);
   } catch (error) {
     if (!(error instanceof SourceError)) throw error;
-    check.problems.push(
-      ...error.message.replace(/^the source lacks what source: maps:\n {2}/, "").split("\n  "),
-    );
+    check.problems.push(...(error.problems.length > 0 ? error.problems : [error.message]));
     return check;
   }
   try {
-    const { dialect: d, mapping: m } = w.ctx;
-    const timed = [m.tracks, m.pages, m.screens, m.groups, m.identifies, m.aliases].filter(
-      (t): t is NonNullable<typeof t> => t !== undefined,
-    );
-    for (const t of timed) {
-      const ms = d.ms(d.id(t.timestamp), w.ctx.columns.get(t.table)?.get(t.timestamp) ?? "");
-      const [row] = await w.client.query<{ n: unknown; first: unknown; last: unknown }>(
-        `SELECT count(*) AS n, min(${ms}) AS first, max(${ms}) AS last FROM ${d.table(source.database, t.table)}`,
-      );
-      const n = Number(row?.n ?? 0);
-      const at = (v: unknown) =>
-        n === 0 || v === null || v === undefined ? null : new Date(Number(v)).toISOString();
-      check.tables.push({ table: t.table, rows: n, from: at(row?.first), to: at(row?.last) });
-    }
+    const spans = await tableSpans(w, (m) => [
+      m.tracks,
+      m.pages,
+      m.screens,
+      m.groups,
+      m.identifies,
+      m.aliases,
+    ]);
+    check.tables = spans.map((t) => ({
+      table: t.table,
+      rows: t.rows,
+      from: t.from?.toISOString() ?? null,
+      to: t.to?.toISOString() ?? null,
+    }));
   } catch (error) {
     if (!(error instanceof SourceError)) throw error;
     check.problems.push(error.message);

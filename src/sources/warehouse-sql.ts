@@ -1,4 +1,5 @@
 import type { PqlConfig } from "../config/schema.ts";
+import { signalRules } from "../store/account-features-query.ts";
 import type { Dialect } from "./dialect.ts";
 import type { SourceMapping } from "./source-config.ts";
 
@@ -13,6 +14,11 @@ export interface WarehouseContext {
 }
 
 const DAY_MS = 86_400_000;
+
+/** `keys` sorted byte by byte (UTF-8), the order both dialects compare in with `byteOrder`. */
+export function byteOrdered(keys: readonly string[]): string[] {
+  return [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+}
 
 /** The type of `table.column`, or an error naming both (`checkSource` reports them all first). */
 function typeOf(ctx: WarehouseContext, table: string, column: string): string {
@@ -130,18 +136,20 @@ export function resolvedEvents(
 
 /** A signal's match over resolved events, as a condition (a message matching twice counts once). */
 export function signalMatch(d: Dialect, signal: PqlConfig["signals"][number]): string {
+  const { exact, prefix } = signalRules(signal);
   const parts: string[] = [];
-  const { events = [], screens = [], pages = [] } = signal.match;
-  if (events.length > 0) parts.push(`(type = 'track' AND ${d.inList("event", events)})`);
-  if (screens.length > 0) parts.push(`(type = 'screen' AND ${d.inList("event", screens)})`);
-  const names = pages.filter((p) => !p.endsWith("*") && !p.startsWith("/"));
-  const paths = pages.filter((p) => !p.endsWith("*") && p.startsWith("/"));
-  const prefixes = pages
-    .filter((p) => p.endsWith("*"))
-    .map((p) => `${p.slice(0, -1).replace(/[\\%_]/g, "\\$&")}%`);
-  if (names.length > 0) parts.push(`(type = 'page' AND ${d.inList("event", names)})`);
-  if (paths.length > 0) parts.push(`(type = 'page' AND ${d.inList("path", paths)})`);
-  for (const prefix of prefixes) parts.push(`(type = 'page' AND path != '' AND path LIKE ${d.str(prefix)})`);
+  // Exact names grouped by (type, column), in the order they first appear.
+  const groups = new Map<string, string[]>();
+  for (const rule of exact) {
+    const at = `${rule.type}:${rule.by}`;
+    groups.set(at, [...(groups.get(at) ?? []), rule.name]);
+  }
+  for (const [at, names] of groups) {
+    const [type, by] = at.split(":") as [string, "event" | "path"];
+    // type is one of track, screen, page (ours, not the config's).
+    parts.push(`(type = '${type}' AND ${d.inList(by, names)})`);
+  }
+  for (const p of prefix) parts.push(`(type = 'page' AND path != '' AND path LIKE ${d.str(p)})`);
   return parts.length > 0 ? `(${parts.join(" OR ")})` : d.name === "postgres" ? "false" : "0";
 }
 
@@ -195,7 +203,7 @@ export function featuresStatement(
   // ids cannot be the chunk's (the ids come sorted, so a full pass's chunks are ranges); events
   // without an account of their own go on to be resolved through their user.
   // Compared byte by byte (UTF-8) on both engines, whatever the database's collation.
-  const ids = [...o.accountIds].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const ids = byteOrdered(o.accountIds);
   const first = d.str(ids[0] ?? "");
   const last = d.str(ids[ids.length - 1] ?? "");
   const events = resolvedEvents(ctx, (ts, _recv, account) => {
@@ -213,12 +221,11 @@ ORDER BY account_id`;
 }
 
 /** The accounts with any event at or before `now`. */
-export function accountsStatement(ctx: WarehouseContext, now: Date, among?: readonly string[]): string {
+export function accountsStatement(ctx: WarehouseContext, now: Date): string {
   const d = ctx.dialect;
   const events = resolvedEvents(ctx, (ts) => `${ts} <= ${now.getTime()}`);
-  const scope = among ? ` AND ${d.inList("account_id", among)}` : "";
   // Byte order, whatever the collation: a run of this list is then a range (see `slice`).
-  return `SELECT account_id FROM (SELECT DISTINCT account_id FROM (${events}) e WHERE account_id != ''${scope}) a
+  return `SELECT account_id FROM (SELECT DISTINCT account_id FROM (${events}) e WHERE account_id != '') a
 ORDER BY ${d.byteOrder("account_id")}`;
 }
 
@@ -292,7 +299,7 @@ export function traitsStatement(
   const d = ctx.dialect;
   const ts = d.ms(d.id(table.timestamp), typeOf(ctx, table.table, table.timestamp));
   const key = d.text(d.id(table.key));
-  const sorted = range ? [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))) : [];
+  const sorted = range ? byteOrdered(keys) : [];
   const which = range
     ? `${d.byteOrder(key)} >= ${d.str(sorted[0] ?? "")} AND ${d.byteOrder(key)} <= ${d.str(sorted[sorted.length - 1] ?? "")}`
     : d.inList(key, keys);

@@ -1,26 +1,35 @@
-import type { PqlConfig } from "../config/schema.ts";
+import type { PqlConfig, SignalDefinition } from "../config/schema.ts";
 import { historyRead } from "../config/windows.ts";
 import type { AccountFeatures, SignalFeature } from "../signals/account-features.ts";
 import type { Database } from "./database.ts";
 import type { PersonaKeys } from "./persona-store.ts";
 
 /**
- * How signals are matched in SQL, as rows to hash-join on: exact names (a track or screen
- * event, a page name, or a page path: page patterns starting with "/" are paths), and page path
- * prefixes (patterns ending in "*").
+ * How one signal matches messages: exact names (a track or screen event, a page name, or a page
+ * path: page patterns starting with "/" are paths), and page path prefixes (patterns ending in
+ * "*", as LIKE patterns with their own wildcards escaped). Every store's SQL is built from these.
  */
+export function signalRules(signal: SignalDefinition) {
+  const exact: { type: string; by: "event" | "path"; name: string }[] = [];
+  const prefix: string[] = [];
+  for (const name of signal.match.events ?? []) exact.push({ type: "track", by: "event", name });
+  for (const name of signal.match.screens ?? []) exact.push({ type: "screen", by: "event", name });
+  for (const page of signal.match.pages ?? []) {
+    if (page.endsWith("*")) prefix.push(`${page.slice(0, -1).replace(/[\\%_]/g, "\\$&")}%`);
+    else exact.push({ type: "page", by: page.startsWith("/") ? "path" : "event", name: page });
+  }
+  return { exact, prefix };
+}
+
+/** Every signal's rules as rows to hash-join on in SQL (see `signalRules`). */
 export function signalSpecs(config: PqlConfig) {
   const exact: { key: string; window_days: number; type: string; by: "event" | "path"; name: string }[] = [];
   const prefix: { key: string; window_days: number; prefix: string }[] = [];
   for (const s of config.signals) {
     const base = { key: s.key, window_days: s.windowDays };
-    for (const name of s.match.events ?? []) exact.push({ ...base, type: "track", by: "event", name });
-    for (const name of s.match.screens ?? []) exact.push({ ...base, type: "screen", by: "event", name });
-    for (const page of s.match.pages ?? []) {
-      if (page.endsWith("*"))
-        prefix.push({ ...base, prefix: `${page.slice(0, -1).replace(/[\\%_]/g, "\\$&")}%` });
-      else exact.push({ ...base, type: "page", by: page.startsWith("/") ? "path" : "event", name: page });
-    }
+    const rules = signalRules(s);
+    for (const rule of rules.exact) exact.push({ ...base, ...rule });
+    for (const p of rules.prefix) prefix.push({ ...base, prefix: p });
   }
   return { exact, prefix };
 }

@@ -110,16 +110,8 @@ export async function changedAccountIds(
   now: Date,
   windowDays: number[],
 ): Promise<string[]> {
-  // Time slices whose events changed a window: (last as-of, now] itself, and for every window
-  // length (and twice it, the previous window) the slice it slid past. Empty slices are skipped;
-  // each remaining one is its own index range scan on messages.timestamp.
-  const slices: [number, number][] = [];
-  if (now.getTime() > last.asOf.getTime()) {
-    slices.push([last.asOf.getTime(), now.getTime()]);
-    for (const days of new Set(windowDays.flatMap((d) => [d, 2 * d]))) {
-      slices.push([last.asOf.getTime() - days * 86_400_000, now.getTime() - days * 86_400_000]);
-    }
-  }
+  // Each slice is its own index range scan on messages.timestamp.
+  const slices = windowSlices(last, now, windowDays);
   const params: unknown[] = [last.startedAt.toISOString()];
   const branches = slices.map(([from, to]) => {
     params.push(new Date(from).toISOString(), new Date(to).toISOString());
@@ -136,6 +128,25 @@ export async function changedAccountIds(
     params,
   );
   return rows.map((r) => r.id).sort();
+}
+
+/**
+ * The time slices (from, to] in epoch ms whose events changed a window since the last pass: (last
+ * as-of, now] itself, and for every window length (and twice it, the previous window) the slice it
+ * slid past. None when `now` is not after the last as-of. Pure.
+ */
+export function windowSlices(
+  last: Pick<LastPass, "asOf">,
+  now: Date,
+  windowDays: readonly number[],
+): [number, number][] {
+  const from = last.asOf.getTime();
+  const to = now.getTime();
+  if (to <= from) return [];
+  const slices: [number, number][] = [[from, to]];
+  for (const days of new Set(windowDays.flatMap((d) => [d, 2 * d])))
+    slices.push([from - days * 86_400_000, to - days * 86_400_000]);
+  return slices;
 }
 
 const LATEST_COLUMNS = "account_id, score, tier, pqr, icp, reasons, as_of, config_version";

@@ -1,6 +1,7 @@
 import pg from "pg";
 import type { Clickhouse } from "../../src/integrations/clickhouse/clickhouse-client.ts";
 import { chIdentifier } from "../../src/integrations/clickhouse/literals.ts";
+import type { WarehouseSourceConfig } from "../../src/sources/source-config.ts";
 import { snakeCase } from "../../src/sources/warehouse-source.ts";
 import { createShardedTable } from "./clickhouse.ts";
 
@@ -283,3 +284,52 @@ export async function loadClickhouseWarehouse(
   await createClickhouseWarehouse(ch, database, columns, options);
   await appendClickhouseWarehouse(ch, database, columns, tables);
 }
+
+/** `source:` reading Segment's layout in `database` (no load delay: rows land as they are received). */
+export function presetSource(
+  type: "postgres" | "clickhouse",
+  database: string,
+  chunkSize = 7,
+): WarehouseSourceConfig {
+  return { type, preset: "segment-warehouse", database, chunkSize, loadDelayHours: 0, timeoutSeconds: 120 };
+}
+
+/**
+ * `source:` with a custom mapping naming what Segment's layout in `database` lacks: a column of
+ * tracks (`event_name`), a table (`orgs`) and a column of identifies (`loaded_at`).
+ */
+export function wrongSource(type: "postgres" | "clickhouse", database: string): WarehouseSourceConfig {
+  return {
+    type,
+    database,
+    chunkSize: 100,
+    loadDelayHours: 0,
+    timeoutSeconds: 120,
+    mapping: {
+      tracks: {
+        table: "tracks",
+        user: "user_id",
+        event: "event_name",
+        timestamp: "timestamp",
+        receivedAt: "received_at",
+      },
+      groups: {
+        table: "orgs",
+        account: "group_id",
+        user: "user_id",
+        timestamp: "timestamp",
+        receivedAt: "received_at",
+      },
+      identifies: { table: "identifies", user: "user_id", timestamp: "timestamp", receivedAt: "loaded_at" },
+      notTraits: [],
+      notTraitPrefixes: [],
+    },
+  };
+}
+
+/** What `wrongSource` lacks, as `config check --source` and a failed pass name it. */
+export const wrongSourceProblems = (database: string) => [
+  `column ${database}.tracks.event_name does not exist`,
+  `table ${database}.orgs does not exist (or the source user may not read it)`,
+  `column ${database}.identifies.loaded_at does not exist`,
+];

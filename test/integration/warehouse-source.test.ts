@@ -33,7 +33,10 @@ import {
   clickhouseWarehouseColumns,
   loadClickhouseWarehouse,
   loadPostgresWarehouse,
+  presetSource,
   toSegmentWarehouse,
+  wrongSource,
+  wrongSourceProblems,
 } from "../helpers/warehouse-world.ts";
 
 const DAY = 86_400_000;
@@ -43,14 +46,7 @@ const AT = new Date(END.getTime() - 9 * DAY - 3_600_000);
 
 const configFor = (database: string, type: "postgres" | "clickhouse"): PqlConfig => ({
   ...SCORING_CONFIG,
-  source: {
-    type,
-    preset: "segment-warehouse",
-    database,
-    chunkSize: 7,
-    loadDelayHours: 0,
-    timeoutSeconds: 120,
-  },
+  source: presetSource(type, database),
 });
 
 /** The world loaded into a warehouse: its URL and the `database` of `source:`. */
@@ -315,93 +311,46 @@ describe.each(WAREHOUSES)(
         expect(text.stdout).toContain("every mapped table and column is there");
 
         const wrong = warehouseConfig(warehouse.database);
-        wrong.source = {
-          type,
-          database: warehouse.database,
-          chunkSize: 100,
-          loadDelayHours: 0,
-          timeoutSeconds: 120,
-          mapping: {
-            tracks: {
-              table: "tracks",
-              user: "user_id",
-              event: "event_name",
-              timestamp: "timestamp",
-              receivedAt: "received_at",
-            },
-            groups: {
-              table: "orgs",
-              account: "group_id",
-              user: "user_id",
-              timestamp: "timestamp",
-              receivedAt: "received_at",
-            },
-            identifies: {
-              table: "identifies",
-              user: "user_id",
-              timestamp: "timestamp",
-              receivedAt: "loaded_at",
-            },
-            notTraits: [],
-            notTraitPrefixes: [],
-          },
-        };
+        wrong.source = wrongSource(type, warehouse.database);
         const bad = writeConfig(dir, wrong, "bad.yaml");
         const failed = await runCli(["config", "check", bad.path, "--source", "--json"], {
           PQL_SOURCE_URL: warehouse.url,
         });
         expect(failed.code).toBe(1);
-        expect((failed.json as { problems: string[] }).problems).toEqual([
-          `column ${warehouse.database}.tracks.event_name does not exist`,
-          `table ${warehouse.database}.orgs does not exist (or the source user may not read it)`,
-          `column ${warehouse.database}.identifies.loaded_at does not exist`,
-        ]);
+        expect((failed.json as { problems: string[] }).problems).toEqual(
+          wrongSourceProblems(warehouse.database),
+        );
         const unset = await runCli(["config", "check", good.path, "--source"], {});
         expect(unset.code).toBe(1);
         expect(unset.stdout).toContain("PQL_SOURCE_URL is not set");
       },
     );
 
-    it.skipIf(skip || type !== "postgres")(
+    it.skipIf(skip)(
       "names a missing table or column, and an unreachable source, before anything is written",
       async () => {
-        const config = warehouseConfig(warehouse.database);
-        const loaded = { config, version: configVersion(config), path: "<test>" };
-        const client = new (await import("pg")).default.Client({ connectionString: warehouse.url });
-        await client.connect();
-        await client.query(
-          "CREATE SCHEMA broken; CREATE TABLE broken.tracks AS SELECT * FROM analytics.tracks WHERE false",
-        );
-        await client.query("CREATE TABLE broken.pages AS SELECT * FROM analytics.pages WHERE false");
-        await client.query("CREATE TABLE broken.groups AS SELECT * FROM analytics.groups WHERE false");
-        await client.query(
-          "CREATE TABLE broken.identifies AS SELECT id, user_id, received_at FROM analytics.identifies WHERE false",
-        );
-        await client.end();
         const store = await createTestStore("embedded");
+        const pass = (config: PqlConfig, sourceUrl: string) =>
+          runScorePass(
+            {
+              ...jobContext(store.db, { config, version: configVersion(config), path: "<test>" }, END),
+              settings: { sourceUrl },
+            },
+            { now: AT },
+          ).catch((e) => e);
         try {
-          const broken = warehouseConfig("broken");
-          const error = await runScorePass(
-            {
-              ...jobContext(
-                store.db,
-                { config: broken, version: configVersion(broken), path: "<test>" },
-                END,
-              ),
-              settings: { sourceUrl: warehouse.url },
-            },
-            { now: AT },
-          ).catch((e) => e);
-          expect(error).toBeInstanceOf(SourceError);
-          expect(error.message).toContain("column broken.identifies.timestamp does not exist");
-          expect(error.message).toContain("table broken.aliases does not exist");
-          const unreachable = await runScorePass(
-            {
-              ...jobContext(store.db, loaded, END),
-              settings: { sourceUrl: "postgresql://reader:s3cret-pw@127.0.0.1:1/nowhere" },
-            },
-            { now: AT },
-          ).catch((e) => e);
+          const missing = await pass(
+            { ...SCORING_CONFIG, source: wrongSource(type, warehouse.database) },
+            warehouse.url,
+          );
+          expect(missing).toBeInstanceOf(SourceError);
+          for (const problem of wrongSourceProblems(warehouse.database))
+            expect(missing.message).toContain(problem);
+          const down =
+            type === "postgres"
+              ? "postgresql://reader:s3cret-pw@127.0.0.1:1/nowhere"
+              : "http://reader:s3cret-pw@127.0.0.1:1/x";
+          const unreachable = await pass(warehouseConfig(warehouse.database), down);
           expect(unreachable).toBeInstanceOf(SourceError);
           expect(unreachable.category).toBe("unreachable");
           expect(unreachable.message).not.toContain("s3cret-pw");
